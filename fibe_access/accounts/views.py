@@ -1,0 +1,210 @@
+import segno
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+from django_otp import user_has_device
+
+from . import selectors, services, stepup
+from .actor import Actor, safe_next
+from .forms import ConfirmDeleteForm, LoginForm, OTPTokenForm, SignupForm
+from .models import SecurityEvent
+
+BACKUP_CODES_SESSION_KEY = "fibe_new_backup_codes"
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("accounts:security")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.user_signup(
+            actor=Actor.from_request(request),
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+        )
+        auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to Fibe. Set up two-factor authentication to manage "
+                                  "API keys and webhooks.")
+        return redirect("accounts:totp_enrol")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.security_log(actor=Actor.from_request(self.request), user=form.get_user(),
+                              kind=SecurityEvent.Kind.SIGNED_IN)
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's default); the step-up ends with the session."""
+
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            services.security_log(actor=Actor.from_request(request), user=request.user,
+                                  kind=SecurityEvent.Kind.SIGNED_OUT)
+        return super().post(request, *args, **kwargs)
+
+
+@login_required
+def security(request):
+    user = request.user
+    return render(request, "accounts/security.html", {
+        "devices": selectors.totp_devices_for(user=user),
+        "backup_codes_left": selectors.backup_codes_left(user=user),
+        "events": selectors.security_events_for(user=user),
+        "step_up_recent": stepup.is_recent(request),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def totp_enrol(request):
+    """Add an authenticator: QR code and the secret as text, confirmed by a code from it."""
+    user = request.user
+    if user_has_device(user, confirmed=True) and not stepup.is_recent(request):
+        # Adding a second authenticator is a sensitive change too.
+        return stepup.redirect_for(request)
+    device = services.totp_device_pending(user=user)
+    form = OTPTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.totp_device_confirm(
+                actor=Actor.from_request(request), user=user, token=form.cleaned_data["otp_token"]
+            )
+        except ValueError as exc:
+            form.add_error("otp_token", str(exc))
+        else:
+            device.refresh_from_db()
+            otp_login(request, device)
+            stepup.record(request)
+            messages.success(request, "Two-factor authentication is on.")
+            nxt = safe_next(request, reverse("accounts:security"))
+            if codes:
+                request.session[BACKUP_CODES_SESSION_KEY] = codes
+                return redirect(f"{reverse('accounts:backup_codes')}?next={nxt}")
+            return redirect(nxt)
+    uri = device.config_url
+    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#111827", light="#ffffff",
+                                                   title="QR code for your authenticator app")
+    secret = _base32_secret(device)
+    return render(request, "accounts/totp_enrol.html", {
+        "form": form, "qr_svg": qr_svg, "secret": secret,
+        "secret_grouped": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
+        "next": request.GET.get("next", ""),
+    })
+
+
+def _base32_secret(device) -> str:
+    from base64 import b32encode
+
+    return b32encode(device.bin_key).decode().rstrip("=")
+
+
+@login_required
+def backup_codes(request):
+    """Shows freshly generated backup codes once; a reload shows nothing."""
+    codes = request.session.pop(BACKUP_CODES_SESSION_KEY, None)
+    if codes is None:
+        messages.info(request, "Backup codes are only shown once. Generate new ones if you "
+                               "have lost them.")
+        return redirect("accounts:security")
+    return render(request, "accounts/backup_codes.html", {
+        "codes": codes, "next": safe_next(request, reverse("accounts:security")),
+    })
+
+
+@login_required
+@stepup.step_up_required
+@require_http_methods(["GET", "POST"])
+def backup_codes_regenerate(request):
+    if request.method == "POST":
+        codes = services.backup_codes_generate(actor=Actor.from_request(request),
+                                               user=request.user)
+        request.session[BACKUP_CODES_SESSION_KEY] = codes
+        return redirect("accounts:backup_codes")
+    return render(request, "accounts/confirm.html", {
+        "title": "Generate new backup codes",
+        "body": "Your current backup codes will stop working.",
+        "button": "Generate new codes", "danger": False,
+    })
+
+
+@login_required
+@stepup.step_up_required
+@require_http_methods(["GET", "POST"])
+def device_remove(request, device_id: int):
+    device = selectors.totp_devices_for(user=request.user).filter(pk=device_id).first()
+    if device is None:
+        from django.http import Http404
+
+        raise Http404
+    if request.method == "POST":
+        services.device_remove(actor=Actor.from_request(request), user=request.user,
+                               device_id=device.pk)
+        messages.success(request, f"Removed “{device.name}”.")
+        return redirect("accounts:security")
+    return render(request, "accounts/confirm.html", {
+        "title": f"Remove “{device.name}”",
+        "body": "You will need another authenticator to manage API keys and webhooks.",
+        "button": "Remove authenticator", "danger": True,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """The step-up page: a TOTP or backup code, then back to where the user was going."""
+    user = request.user
+    nxt = safe_next(request, reverse("accounts:security"))
+    if not user_has_device(user, confirmed=True):
+        return redirect(f"{reverse('accounts:totp_enrol')}?next={nxt}")
+    form = OTPTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = services.step_up_verify(actor=Actor.from_request(request), user=user,
+                                         token=form.cleaned_data["otp_token"])
+        if device is not None:
+            otp_login(request, device)
+            stepup.record(request)
+            return redirect(nxt)
+        form.add_error("otp_token", _failure_message(user))
+    return render(request, "accounts/verify.html", {"form": form, "next": nxt})
+
+
+def _failure_message(user) -> str:
+    from django_otp import devices_for_user
+
+    waits = [
+        d.throttling_failure_timestamp for d in devices_for_user(user, confirmed=True)
+        if getattr(d, "throttling_failure_count", 0) > 1
+    ]
+    if waits:
+        return ("That code is not valid. Too many wrong codes: wait a little before the next "
+                "try (the wait doubles with each mistake).")
+    return "That code is not valid, or was already used."
+
+
+@login_required
+@stepup.step_up_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request):
+    form = ConfirmDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.account_delete(actor=Actor.from_request(request), user=request.user)
+        request.session.flush()
+        messages.success(request, "Your account and everything it owned have been deleted.")
+        return redirect("accounts:login")
+    return render(request, "accounts/delete.html", {"form": form})
+
+

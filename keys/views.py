@@ -1,0 +1,10 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from fibe_access.accounts.stepup import step_up_required
+
+
+@login_required
+@step_up_required
+def key_list(request):
+    return render(request, "keys/list.html", {})

@@ -1,0 +1,77 @@
+"""Fixtures shared by every test app: users, enrolled users, stepped-up clients."""
+
+import time
+
+import pytest
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from fibe_access.accounts import stepup
+from fibe_access.accounts.actor import Actor, Source
+
+from .factories import UserFactory
+
+PASSWORD = "correct horse battery staple 42"
+
+
+def current_totp(device: TOTPDevice, *, offset: int = 0) -> str:
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=offset):06d}"
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def totp_device(user):
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def _login(client: Client, user) -> Client:
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def _step_up(client: Client, device=None) -> Client:
+    session = client.session
+    session[stepup.SESSION_KEY] = time.time()
+    if device is not None:
+        session["otp_device_id"] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def logged_in_client(user):
+    return _login(Client(), user)
+
+
+@pytest.fixture
+def stepped_up_client(user, totp_device):
+    """A signed-in client that passed a step-up just now."""
+    return _step_up(_login(Client(), user), totp_device)
+
+
+@pytest.fixture
+def make_stepped_up_client(db):
+    """Factory: a stepped-up client for any user (enrolling a device if needed)."""
+
+    def make(for_user):
+        device = TOTPDevice.objects.filter(user=for_user, confirmed=True).first() or \
+            TOTPDevice.objects.create(user=for_user, name="Authenticator app", confirmed=True)
+        return _step_up(_login(Client(), for_user), device)
+
+    return make
+
+
+@pytest.fixture
+def web_actor(user):
+    return Actor(user=user, source=Source.WEB, ip="127.0.0.1", user_agent="pytest",
+                 stepped_up=True)

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import user_has_device
@@ -185,13 +186,15 @@ def verify(request):
 def _failure_message(user) -> str:
     from django_otp import devices_for_user
 
-    waits = [
-        d.throttling_failure_timestamp for d in devices_for_user(user, confirmed=True)
-        if getattr(d, "throttling_failure_count", 0) > 1
-    ]
+    waits = []
+    for device in devices_for_user(user, confirmed=True):
+        allowed, info = device.verify_is_allowed()
+        if not allowed and info and info.get("locked_until"):
+            waits.append((info["locked_until"] - timezone.now()).total_seconds())
     if waits:
-        return ("That code is not valid. Too many wrong codes: wait a little before the next "
-                "try (the wait doubles with each mistake).")
+        seconds = max(1, int(min(waits) + 0.999))
+        return (f"That code is not valid. Too many wrong codes: try again in {seconds} "
+                f"second{'s' if seconds != 1 else ''} (the wait doubles with each mistake).")
     return "That code is not valid, or was already used."
 
 

@@ -1,4 +1,5 @@
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
@@ -97,7 +98,7 @@ def totp_enrol(request):
                 return redirect(f"{reverse('accounts:backup_codes')}?next={nxt}")
             return redirect(nxt)
     uri = device.config_url
-    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#111827", light="#ffffff",
+    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, omitsize=True, dark="#111827", light="#ffffff",
                                                    title="QR code for your authenticator app")
     secret = _base32_secret(device)
     return render(request, "accounts/totp_enrol.html", {
@@ -180,7 +181,10 @@ def verify(request):
             stepup.record(request)
             return redirect(nxt)
         form.add_error("otp_token", _failure_message(user))
-    return render(request, "accounts/verify.html", {"form": form, "next": nxt})
+    return render(request, "accounts/verify.html", {
+        "form": form, "next": nxt,
+        "window_minutes": int(settings.STEP_UP_WINDOW.total_seconds() // 60),
+    })
 
 
 def _failure_message(user) -> str:

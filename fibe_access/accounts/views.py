@@ -98,8 +98,9 @@ def totp_enrol(request):
                 return redirect(f"{reverse('accounts:backup_codes')}?next={nxt}")
             return redirect(nxt)
     uri = device.config_url
-    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, omitsize=True, dark="#111827", light="#ffffff",
-                                                   title="QR code for your authenticator app")
+    qr_svg = segno.make(uri, error="m").svg_inline(
+        scale=5, omitsize=True, dark="#111827", light="#ffffff",
+        title="QR code for your authenticator app")
     secret = _base32_secret(device)
     return render(request, "accounts/totp_enrol.html", {
         "form": form, "qr_svg": qr_svg, "secret": secret,

@@ -161,17 +161,6 @@ def test_services_recheck_the_step_up(user, totp_device):
     assert TOTPDevice.objects.filter(pk=totp_device.pk).exists()
 
 
-@pytest.mark.parametrize("url", [
-    "/profile/api-keys/", "/profile/webhooks/", "/profile/delete/",
-    "/profile/backup-codes/new/",
-])
-def test_every_sensitive_page_needs_the_step_up(url, logged_in_client, totp_device):
-    for method in ("get", "post"):
-        response = getattr(logged_in_client, method)(url)
-        assert response.status_code == 302, (method, url)
-        assert response["Location"].startswith("/profile/verify/?next="), (method, url)
-
-
 def test_csrf_is_enforced_on_verify(user, totp_device):
     client = Client(enforce_csrf_checks=True)
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")

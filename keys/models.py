@@ -1,0 +1,54 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ApiKey(models.Model):
+    """A scoped token. Only its SHA-256 digest and last four characters are kept; an agent key
+    also keeps the token encrypted (AES-GCM) so its owner can reveal it after a step-up."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="api_keys")
+    label = models.CharField(max_length=100)
+    scopes = models.JSONField(default=list)
+    # {family: [resource ids]}: a family listed here is narrowed to those IDs.
+    restrictions = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    is_agent = models.BooleanField("for agents", default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    last4 = models.CharField(max_length=4, editable=False)
+    encrypted_token = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="apikey_owner_created")]
+
+    def __str__(self) -> str:
+        return f"{self.label} (…{self.last4})"
+
+    def current_status(self, now=None) -> str:
+        """The stored status, with a passed ``expires_at`` read as expired."""
+        if self.status == self.Status.ACTIVE and self.expires_at is not None \
+                and self.expires_at <= (now or timezone.now()):
+            return self.Status.EXPIRED
+        return self.status
+
+    @property
+    def is_usable(self) -> bool:
+        return self.current_status() == self.Status.ACTIVE
+
+    @property
+    def effective_rate_limit(self) -> int:
+        return self.rate_limit_per_minute or settings.API_KEY_RATE_LIMIT_PER_MINUTE

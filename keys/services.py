@@ -1,3 +1,174 @@
-def key_revoke_all_for_owner(*, owner, actor) -> int:
-    """Revoke every key of an account at once (account deletion). Filled in by the keys app."""
-    return 0
+"""Every write to API keys. Key management is a sensitive action: a web actor must have passed
+a step-up (checked first), and every write leaves a security-log line in its transaction.
+Tokens are returned to the caller once and never stored or logged in plain text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from fibe_access.accounts.actor import Actor
+from fibe_access.accounts.models import SecurityEvent
+from fibe_access.accounts.services import security_log
+from fibe_access.resources.registry import FAMILIES
+
+from . import crypto, scopes, tokens
+from .models import ApiKey
+
+Kind = SecurityEvent.Kind
+# Families whose records live outside fibe_access.resources.
+OTHER_FAMILY_MODELS = {"webhooks": "webhooks.WebhookEndpoint"}
+MAX_RESTRICTED_IDS = 100
+MAX_ID = 2**63 - 1
+
+
+def _family_model(family: str):
+    if family in FAMILIES:
+        return FAMILIES[family].model
+    try:
+        return apps.get_model(OTHER_FAMILY_MODELS[family])
+    except (KeyError, LookupError, ValueError):
+        return None
+
+
+def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[str, list[int]]:
+    """Validate ``{family: [ids]}`` against the chosen scopes and the owner's resources.
+
+    Raises ValidationError on ``restrictions`` naming what is wrong: a family none of the scopes
+    covers, an empty or malformed list, or an ID that does not exist in the owner's account
+    (another account's resource reads exactly like a missing one)."""
+    if not restrictions:
+        return {}
+    if not isinstance(restrictions, dict):
+        raise ValidationError({"restrictions": "Give restrictions as {family: [IDs]}."})
+    allowed = scopes.restrictable_families(scope_names)
+    out: dict[str, list[int]] = {}
+    for raw_family, ids in restrictions.items():
+        family = scopes.canonical_family(str(raw_family))
+        if family not in allowed:
+            raise ValidationError({"restrictions": (
+                f"Cannot restrict '{raw_family}': none of the chosen scopes covers that family "
+                f"(restrictable here: {', '.join(sorted(allowed)) or 'none'}).")})
+        if not isinstance(ids, list | tuple) or not ids or len(ids) > MAX_RESTRICTED_IDS or \
+                not all(type(i) is int and 1 <= i <= MAX_ID for i in ids):
+            raise ValidationError({"restrictions": (
+                f"Restriction on '{family}' must be a list of 1 to {MAX_RESTRICTED_IDS} "
+                f"resource IDs.")})
+        model = _family_model(family)
+        if model is None:
+            raise ValidationError({"restrictions": f"'{family}' cannot be restricted yet."})
+        wanted = set(ids) | set(out.get(family, []))
+        found = set(model.objects.filter(owner=owner, pk__in=wanted).values_list("pk", flat=True))
+        missing = sorted(wanted - found)
+        if missing:
+            raise ValidationError({"restrictions": (
+                f"No {family} with ID {', '.join(map(str, missing))} in your account: a key can "
+                f"only be restricted to resources you own.")})
+        out[family] = sorted(wanted)
+    return out
+
+
+def _set_token(key: ApiKey) -> str:
+    token = tokens.generate()
+    key.digest = tokens.digest(token)
+    key.last4 = token[-4:]
+    key.encrypted_token = crypto.encrypt(token, context=key.digest) if key.is_agent else ""
+    return token
+
+
+@transaction.atomic
+def key_create(*, actor: Actor, owner, label: str, scope_names: list[str],
+               expires_at: datetime | None = None, restrictions: dict | None = None,
+               is_agent: bool = False, rate_limit_per_minute: int | None = None
+               ) -> tuple[ApiKey, str]:
+    """Create a key; returns it with its token, which is never available again."""
+    actor.require_step_up()
+    try:
+        names = scopes.parse(scope_names)
+    except scopes.ScopeError as exc:
+        raise ValidationError({"scopes": str(exc)}) from exc
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "Choose an expiry date in the future."})
+    key = ApiKey(
+        owner=owner, label=(label or "").strip(), scopes=names, expires_at=expires_at,
+        restrictions=clean_restrictions(owner=owner, scope_names=names,
+                                        restrictions=restrictions),
+        is_agent=bool(is_agent), rate_limit_per_minute=rate_limit_per_minute,
+    )
+    token = _set_token(key)
+    key.full_clean()
+    key.save()
+    security_log(actor=actor, user=owner, kind=Kind.KEY_CREATED, label=key.label,
+                 key_id=key.pk, scopes=names)
+    return key, token
+
+
+def _locked(key: ApiKey) -> ApiKey:
+    return ApiKey.objects.select_for_update().get(pk=key.pk)
+
+
+@transaction.atomic
+def key_rotate(*, actor: Actor, key: ApiKey) -> tuple[ApiKey, str]:
+    """Issue a new secret; the old one stops working as this commits."""
+    actor.require_step_up()
+    key = _locked(key)
+    if key.current_status() == ApiKey.Status.REVOKED:
+        raise ValidationError({"status": "A revoked key cannot be rotated."})
+    token = _set_token(key)
+    key.rotated_at = timezone.now()
+    key.save(update_fields=["digest", "last4", "encrypted_token", "rotated_at"])
+    security_log(actor=actor, user=key.owner, kind=Kind.KEY_ROTATED, label=key.label,
+                 key_id=key.pk)
+    return key, token
+
+
+@transaction.atomic
+def key_expire_now(*, actor: Actor, key: ApiKey) -> ApiKey:
+    actor.require_step_up()
+    key = _locked(key)
+    if key.status == ApiKey.Status.ACTIVE:
+        key.status = ApiKey.Status.EXPIRED
+        key.expires_at = min(key.expires_at or timezone.now(), timezone.now())
+        key.save(update_fields=["status", "expires_at"])
+    security_log(actor=actor, user=key.owner, kind=Kind.KEY_EXPIRED, label=key.label,
+                 key_id=key.pk)
+    return key
+
+
+@transaction.atomic
+def key_delete(*, actor: Actor, key: ApiKey) -> None:
+    actor.require_step_up()
+    key = _locked(key)
+    security_log(actor=actor, user=key.owner, kind=Kind.KEY_DELETED, label=key.label,
+                 key_id=key.pk)
+    key.delete()
+
+
+@transaction.atomic
+def key_reveal(*, actor: Actor, key: ApiKey) -> str:
+    """The token of an agent key, for its owner after a step-up; every reveal is logged."""
+    actor.require_step_up()
+    if not key.is_agent or not key.encrypted_token:
+        raise ValidationError({"is_agent": "Only agent keys can be revealed."})
+    token = crypto.decrypt(key.encrypted_token, context=key.digest)
+    security_log(actor=actor, user=key.owner, kind=Kind.KEY_REVEALED, label=key.label,
+                 key_id=key.pk)
+    return token
+
+
+@transaction.atomic
+def key_revoke_all_for_owner(*, owner, actor: Actor) -> int:
+    """Revoke every key of an account at once (account deletion); returns how many."""
+    actor.require_step_up()
+    keys = list(ApiKey.objects.select_for_update().filter(owner=owner)
+                .exclude(status=ApiKey.Status.REVOKED))
+    ApiKey.objects.filter(pk__in=[k.pk for k in keys]).update(
+        status=ApiKey.Status.REVOKED, encrypted_token="")
+    for key in keys:
+        security_log(actor=actor, user=owner, kind=Kind.KEY_REVOKED, label=key.label,
+                     key_id=key.pk)
+    return len(keys)

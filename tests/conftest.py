@@ -75,3 +75,21 @@ def make_stepped_up_client(db):
 def web_actor(user):
     return Actor(user=user, source=Source.WEB, ip="127.0.0.1", user_agent="pytest",
                  stepped_up=True)
+
+
+@pytest.fixture
+def api_client():
+    """Factory: a test client sending ``Authorization: Bearer <token>`` on every request."""
+
+    def make(token: str) -> Client:
+        return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(settings):
+    """Rate-limit counters live in the cache (Redis): start every test from zero."""
+    from django.core.cache import cache
+
+    cache.clear()

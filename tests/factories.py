@@ -15,3 +15,25 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):  # noqa: N805
         if create:
             obj.save()
+
+
+# --- resources and API keys (issue 3) ---------------------------------------------------------
+
+RESOURCE_DEFAULTS = {"Secret": {"value": "s3cret-value"}, "JobEnv": {"key": "FOO", "value": "bar"}}
+
+
+def resource_make(model, owner, **fields):
+    """A saved record of any resource family owned by ``owner``."""
+    values = {"name": f"{model.__name__.lower()} {model.objects.count() + 1}",
+              **RESOURCE_DEFAULTS.get(model.__name__, {}), **fields}
+    return model.objects.create(owner=owner, **values)
+
+
+def api_key_make(owner, *scope_names, **kwargs):
+    """A key for ``owner`` made through the real service (CLI actor); returns (key, token)."""
+    from fibe_access.accounts.actor import Actor, Source
+    from keys.services import key_create
+
+    kwargs.setdefault("label", "test key")
+    return key_create(actor=Actor(user=None, source=Source.CLI), owner=owner,
+                      scope_names=list(scope_names), **kwargs)

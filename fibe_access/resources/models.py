@@ -1,0 +1,123 @@
+"""The Fibe resources that API keys guard and webhook events describe. Each belongs to one
+account. There is no container engine here: a Playground's lifecycle is its record's."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+class Resource(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="+")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _owner_index(name: str) -> list[models.Index]:
+    return [models.Index(fields=["owner", "-created_at"], name=f"{name}_owner_created")]
+
+
+class Playroom(Resource):
+    class Meta(Resource.Meta):
+        indexes = _owner_index("playroom")
+
+
+class Playspec(Resource):
+    """A recipe that can be launched into a Playground."""
+
+    config = models.JSONField(default=dict, blank=True)
+
+    class Meta(Resource.Meta):
+        indexes = _owner_index("playspec")
+
+
+class Playground(Resource):
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        RUNNING = "running", "Running"
+        STOPPED = "stopped", "Stopped"
+        EXPIRING = "expiring", "Expiring soon"
+        ERROR = "error", "Error"
+        DESTROYED = "destroyed", "Destroyed"
+
+    playspec = models.ForeignKey(Playspec, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="playgrounds")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED)
+    # What the status was before the expiry notice, so extending restores it.
+    status_before_expiring = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    expiring_notified_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+
+    class Meta(Resource.Meta):
+        indexes = [
+            *_owner_index("playground"),
+            models.Index(fields=["expires_at"], name="playground_expiry_due",
+                         condition=models.Q(expiring_notified_at__isnull=True)),
+        ]
+
+
+class Playzone(Resource):
+    class Meta(Resource.Meta):
+        indexes = _owner_index("playzone")
+
+
+class Template(Resource):
+    """An import template."""
+
+    source_url = models.URLField(blank=True, max_length=500)
+
+    class Meta(Resource.Meta):
+        indexes = _owner_index("template")
+
+
+class Agent(Resource):
+    class Meta(Resource.Meta):
+        indexes = _owner_index("agent")
+
+
+class Marquee(Resource):
+    class Meta(Resource.Meta):
+        indexes = _owner_index("marquee")
+
+
+class Prop(Resource):
+    class Meta(Resource.Meta):
+        indexes = _owner_index("prop")
+
+
+class Artefact(Resource):
+    class Meta(Resource.Meta):
+        indexes = _owner_index("artefact")
+
+
+class Secret(Resource):
+    """A credential the owner's services use. The value is write-only: stored, never returned."""
+
+    value = models.TextField(max_length=10000)
+
+    class Meta(Resource.Meta):
+        indexes = _owner_index("secret")
+
+
+class JobEnv(Resource):
+    """One Job ENV entry: an environment variable given to jobs."""
+
+    key = models.CharField(max_length=200, validators=[RegexValidator(
+        r"^[A-Za-z_][A-Za-z0-9_]*\Z", "Use letters, digits and underscores, not starting "
+        "with a digit.")])
+    value = models.TextField(blank=True, max_length=10000)
+
+    class Meta(Resource.Meta):
+        verbose_name = "Job ENV entry"
+        verbose_name_plural = "Job ENV entries"
+        indexes = _owner_index("jobenv")

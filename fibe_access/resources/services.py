@@ -1,0 +1,202 @@
+"""Every write to a resource. Each takes the acting ``Actor``, runs in one transaction, validates
+with ``full_clean()``, and announces lifecycle changes through ``webhooks.publish`` inside that
+transaction (so a rolled-back change announces nothing)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from fibe_access.accounts.actor import Actor
+from webhooks.publish import publish_event
+
+from .models import Playground, Playspec, Resource
+from .registry import family_for_model
+
+Status = Playground.Status
+MAX_LIFETIME = timedelta(days=365)
+
+
+def event_data(obj: Resource) -> dict:
+    data = {"id": obj.pk, "name": obj.name, "status": getattr(obj, "status", "active")}
+    if isinstance(obj, Playground):
+        data["playspec_id"] = obj.playspec_id
+        data["expires_at"] = obj.expires_at.isoformat() if obj.expires_at else None
+    return data
+
+
+def _announce(obj: Resource, event: str | None, *, status: str | None = None) -> None:
+    if event:
+        data = event_data(obj)
+        if status:
+            data["status"] = status
+        publish_event(owner=obj.owner, event=event, data=data)
+
+
+def _refuse_nul(obj: Resource) -> None:
+    # PostgreSQL cannot store NUL in text; refuse it as bad input rather than fail on save.
+    for field in obj._meta.concrete_fields:
+        value = getattr(obj, field.attname)
+        if (isinstance(value, str) and "\x00" in value) or (
+                isinstance(value, dict | list) and "\\u0000" in json.dumps(value)):
+            raise ValidationError({field.name: "Null characters are not allowed."})
+
+
+def _save(obj: Resource) -> Resource:
+    _refuse_nul(obj)
+    obj.full_clean()
+    obj.save()
+    return obj
+
+
+@transaction.atomic
+def resource_create(*, actor: Actor, model: type[Resource], owner, **fields) -> Resource:
+    """Create any resource family's record for ``owner``; ``fields`` are the family's writable
+    fields."""
+    obj = _save(model(owner=owner, **fields))
+    _announce(obj, family_for_model(model).create_event)
+    return obj
+
+
+@transaction.atomic
+def resource_update(*, actor: Actor, obj: Resource, **fields) -> Resource:
+    obj = type(obj).objects.select_for_update().get(pk=obj.pk)
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    return _save(obj)
+
+
+@transaction.atomic
+def resource_delete(*, actor: Actor, obj: Resource) -> None:
+    """Delete a record; a Playground is destroyed instead (its record stays, status destroyed)."""
+    if isinstance(obj, Playground):
+        playground_destroy(actor=actor, playground=obj)
+        return
+    _announce(obj, family_for_model(type(obj)).delete_event, status="deleted")
+    obj.delete()
+
+
+def _lifetime(expires_at: datetime | None) -> datetime | None:
+    if expires_at is None:
+        return None
+    now = timezone.now()
+    if expires_at <= now:
+        raise ValidationError({"expires_at": "Choose a time in the future."})
+    if expires_at > now + MAX_LIFETIME:
+        raise ValidationError({"expires_at": "Choose a time within a year."})
+    return expires_at
+
+
+@transaction.atomic
+def playspec_launch(*, actor: Actor, playspec: Playspec, name: str = "",
+                    expires_at: datetime | None = None) -> Playground:
+    """Launch a Playspec: a new Playground, created then running."""
+    playground = _save(Playground(
+        owner=playspec.owner, playspec=playspec, name=name or playspec.name,
+        expires_at=_lifetime(expires_at), status=Status.CREATED,
+    ))
+    _announce(playground, "playground.created")
+    return playground_start(actor=actor, playground=playground)
+
+
+def _locked(playground: Playground) -> Playground:
+    return Playground.objects.select_related("owner").select_for_update(of=("self",)).get(
+        pk=playground.pk)
+
+
+def _transition(playground: Playground, *, to: str, allowed_from: set[str], event: str,
+                verb: str, **extra) -> Playground:
+    pg = _locked(playground)
+    if pg.status not in allowed_from:
+        raise ValidationError({"status": f"A {pg.get_status_display().lower()} playground "
+                                         f"cannot be {verb}."})
+    pg.status = to
+    for name, value in extra.items():
+        setattr(pg, name, value)
+    _save(pg)
+    _announce(pg, event)
+    return pg
+
+
+@transaction.atomic
+def playground_start(*, actor: Actor, playground: Playground) -> Playground:
+    return _transition(playground, to=Status.RUNNING, verb="started", event="playground.started",
+                       allowed_from={Status.CREATED, Status.STOPPED, Status.EXPIRING},
+                       error_message="")
+
+
+@transaction.atomic
+def playground_stop(*, actor: Actor, playground: Playground) -> Playground:
+    return _transition(playground, to=Status.STOPPED, verb="stopped", event="playground.stopped",
+                       allowed_from={Status.RUNNING, Status.CREATED, Status.EXPIRING})
+
+
+@transaction.atomic
+def playground_error(*, actor: Actor, playground: Playground, message: str) -> Playground:
+    return _transition(playground, to=Status.ERROR, verb="marked as failed",
+                       event="playground.error", error_message=message[:500],
+                       allowed_from={Status.CREATED, Status.RUNNING, Status.STOPPED,
+                                     Status.EXPIRING})
+
+
+@transaction.atomic
+def playground_destroy(*, actor: Actor, playground: Playground) -> Playground:
+    return _transition(playground, to=Status.DESTROYED, verb="destroyed",
+                       event="playground.destroyed",
+                       allowed_from=set(Status.values) - {Status.DESTROYED})
+
+
+@transaction.atomic
+def playground_recreate(*, actor: Actor, playground: Playground) -> Playground:
+    """Start afresh from the same Playspec: running again, error cleared."""
+    return _transition(playground, to=Status.RUNNING, verb="recreated",
+                       event="playground.recreated", error_message="",
+                       allowed_from=set(Status.values) - {Status.DESTROYED})
+
+
+@transaction.atomic
+def playground_extend(*, actor: Actor, playground: Playground,
+                      expires_at: datetime) -> Playground:
+    """Push ``expires_at`` later; a playground that was marked expiring gets its status back and
+    will be noticed again when the new time nears."""
+    pg = _locked(playground)
+    if pg.status == Status.DESTROYED:
+        raise ValidationError({"status": "A destroyed playground cannot be extended."})
+    if expires_at is None:
+        raise ValidationError({"expires_at": "This field is required."})
+    pg.expires_at = _lifetime(expires_at)
+    if pg.status == Status.EXPIRING:
+        pg.status = pg.status_before_expiring or Status.RUNNING
+    pg.status_before_expiring = ""
+    pg.expiring_notified_at = None
+    return _save(pg)
+
+
+def playgrounds_mark_expiring(*, actor: Actor, now: datetime | None = None) -> int:
+    """Mark every live playground whose ``expires_at`` is within PLAYGROUND_EXPIRY_NOTICE as
+    expiring, once each: a conditional UPDATE per row, so overlapping runs cannot notify
+    twice. Returns how many were marked."""
+    now = now or timezone.now()
+    due = Playground.objects.filter(
+        expiring_notified_at__isnull=True,
+        expires_at__lte=now + settings.PLAYGROUND_EXPIRY_NOTICE,
+        status__in=[Status.CREATED, Status.RUNNING, Status.STOPPED],
+    ).values_list("pk", flat=True)
+    marked = 0
+    for pk in list(due[:1000]):
+        with transaction.atomic():
+            won = Playground.objects.filter(pk=pk, expiring_notified_at__isnull=True).exclude(
+                status__in=[Status.DESTROYED, Status.ERROR]
+            ).update(status_before_expiring=F("status"), status=Status.EXPIRING,
+                     expiring_notified_at=now)
+            if won:
+                _announce(Playground.objects.select_related("owner").get(pk=pk),
+                          "playground.expiring")
+                marked += 1
+    return marked

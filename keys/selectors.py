@@ -1,0 +1,17 @@
+from django.db.models import QuerySet
+
+from .models import ApiKey
+
+
+def key_list(*, owner) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(owner=owner).order_by("-created_at", "-id")
+
+
+def key_get(*, owner, pk: int) -> ApiKey:
+    """The owner's key ``pk``; raises ApiKey.DoesNotExist otherwise."""
+    return ApiKey.objects.get(owner=owner, pk=pk)
+
+
+def key_for_token_digest(digest: str) -> ApiKey | None:
+    """The one query authentication makes: the key and its owner, by digest."""
+    return ApiKey.objects.select_related("owner").filter(digest=digest).first()

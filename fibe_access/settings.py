@@ -190,6 +190,12 @@ API_KEY_ENCRYPTION_KEY = env.str("API_KEY_ENCRYPTION_KEY", default="")
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOKS_DISABLE_AFTER = timedelta(seconds=env.int("WEBHOOKS_DISABLE_AFTER", default=5 * 86400))
 WEBHOOKS_LOG_RETENTION = timedelta(seconds=env.int("WEBHOOKS_LOG_RETENTION", default=30 * 86400))
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=5.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=15.0)
+# The beat scan re-enqueues a due delivery whose broker message is older than this (lost), and
+# one in flight longer than WEBHOOKS_STUCK_AFTER (its worker died mid-send).
+WEBHOOKS_REENQUEUE_AFTER = timedelta(seconds=env.float("WEBHOOKS_REENQUEUE_AFTER", default=60))
+WEBHOOKS_STUCK_AFTER = timedelta(seconds=env.float("WEBHOOKS_STUCK_AFTER", default=120))
 # Called with (user, actor) by account deletion, before the user row goes.
 ACCOUNT_DELETE_HOOKS = ["keys.services.key_revoke_all_for_owner"]
 

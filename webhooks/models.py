@@ -1,0 +1,130 @@
+"""Endpoints, the events they are told about, one delivery per (event, endpoint) and one attempt
+row per try (Saleor's EventDelivery / EventDeliveryAttempt shape)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class WebhookEndpoint(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=2000)
+    events = models.JSONField(default=list)
+    # Kept readable: it keys the HMAC. Never logged, never returned by the API.
+    secret = models.CharField(max_length=255, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    is_active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=255, blank=True)
+    # Set when a delivery exhausts its retries; cleared by any success.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "is_active"])]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def subscribes_to(self, event: str) -> bool:
+        return event in (self.events or [])
+
+
+class Event(models.Model):
+    type = models.CharField(max_length=64)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_events"
+    )
+    # Serialised once at publish: every attempt sends exactly these bytes.
+    body = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RETRYING = "retrying", "Retrying"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        MANUAL = "manual", "Manual redelivery"
+        TEST = "test", "Test webhook"
+
+    OPEN = (Status.PENDING, Status.RETRYING)
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # What the next attempt is recorded as; manual and test attempts are not retried.
+    next_trigger = models.CharField(
+        max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULED
+    )
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a message was last put on the broker, and when a worker started sending; the beat
+    # scan uses both to re-enqueue lost messages and attempts stuck in a dead worker.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    in_flight_since = models.DateTimeField(null=True, blank=True)
+    is_test = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhooks_delivery_due",
+                condition=models.Q(status__in=["pending", "retrying"]),
+            ),
+            models.Index(fields=["endpoint", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.uid} ({self.status})"
+
+
+class Attempt(models.Model):
+    RESPONSE_BODY_LIMIT = 16 * 1024
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    trigger = models.CharField(max_length=16, choices=Delivery.Trigger.choices)
+    request_url = models.URLField(max_length=2000)
+    request_headers = models.JSONField(default=dict)
+    request_body = models.BinaryField()
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict)
+    response_body = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="webhooks_attempt_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} #{self.number}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.response_status is not None and 200 <= self.response_status < 300

@@ -3,11 +3,70 @@ webhooks."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC
+from functools import partial
 
-def publish_event(*, owner, event: str, data: dict) -> None:
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from .events import BY_NAME
+from .models import Delivery, Event, WebhookEndpoint
+
+
+def serialise(*, event: str, data: dict, at) -> bytes:
+    envelope = {
+        "event": event,
+        "timestamp": at.astimezone(UTC).isoformat(timespec="seconds").replace(
+            "+00:00", "Z"),
+        "data": data,
+    }
+    return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+
+
+def publish_event(*, owner, event: str, data: dict) -> Event | None:
     """Record ``event`` (e.g. "playground.created") for ``owner`` inside the caller's
     transaction; deliveries go out on commit. ``data`` must hold at least id, name, status.
 
-    Placeholder until the webhook engine lands: records nothing.
+    Three queries whatever the number of endpoints; nothing is written (and nothing sent) when
+    the owner has no active endpoint subscribed to ``event``.
     """
-    return None
+    if event not in BY_NAME:
+        raise ValueError(f"Unknown webhook event {event!r}")
+    endpoint_ids = [
+        pk for pk, events in WebhookEndpoint.objects.filter(owner=owner, is_active=True)
+        .values_list("pk", "events")
+        if event in (events or [])
+    ]
+    if not endpoint_ids:
+        return None
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        record = Event.objects.create(type=event, owner=owner, created_at=now,
+                                      body=serialise(event=event, data=data, at=now))
+        deliveries = Delivery.objects.bulk_create([
+            Delivery(event=record, endpoint_id=pk, next_attempt_at=now, enqueued_at=now)
+            for pk in endpoint_ids
+        ])
+        ids = [d.pk for d in deliveries]
+        transaction.on_commit(partial(enqueue, ids), robust=True)
+    return record
+
+
+def enqueue(delivery_ids: list[int]) -> None:
+    """Put first attempts on the broker. A lost message only delays a delivery: the beat scan
+    re-enqueues anything due whose message is older than WEBHOOKS_REENQUEUE_AFTER."""
+    from .tasks import deliveries_enqueue_batch, delivery_attempt
+
+    if len(delivery_ids) <= FANOUT_INLINE:
+        for pk in delivery_ids:
+            delivery_attempt.delay(pk)
+        return
+    # Large fan-outs: a few messages now, the workers enqueue the rest, so commit stays fast.
+    for start in range(0, len(delivery_ids), FANOUT_CHUNK):
+        deliveries_enqueue_batch.delay(delivery_ids[start:start + FANOUT_CHUNK])
+
+
+FANOUT_INLINE = 20
+FANOUT_CHUNK = 100

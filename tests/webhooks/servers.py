@@ -1,0 +1,177 @@
+"""Real servers for webhook tests: an HTTP receiver on loopback, a private Redis, a Celery
+worker. Each is stopped by its own PID by the fixture that started it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+VENV_BIN = BASE_DIR / ".venv" / "bin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    body: bytes = b"ok"
+    delay: float = 0.0
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict
+    body: bytes
+    at: float
+
+
+class Receiver:
+    """Records every POST; answers with queued ``Reply``s, then with ``default``."""
+
+    def __init__(self):
+        self.received: list[Received] = []
+        self.replies: deque[Reply] = deque()
+        self.default = Reply()
+        self._cond = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._cond:
+                    receiver.received.append(Received(self.path, dict(self.headers), body,
+                                                      time.monotonic()))
+                    reply = receiver.replies.popleft() if receiver.replies else receiver.default
+                    receiver._cond.notify_all()
+                if reply.delay:
+                    time.sleep(reply.delay)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except OSError:
+                    pass  # the client gave up (timeout test)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def reply(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.received) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+class RedisServer:
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_until(self._pong, 10):
+            self.stop()
+            raise RuntimeError("redis-server did not start")
+
+    def _pong(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+class Worker:
+    """``celery -A fibe_access worker`` in its own process group (so kill -9 takes its pool
+    children too), logging to a file we poll for readiness."""
+
+    def __init__(self, *, env: dict, log: Path, name: str, concurrency: int = 2):
+        self.log = log
+        self._log_file = open(log, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "celery"), "-A", "fibe_access", "worker", "-Q", "default,webhooks",
+             "-c", str(concurrency), "-P", "prefork", "-n", f"{name}@%h", "-l", "info",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=BASE_DIR, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        if not wait_until(lambda: b" ready." in log.read_bytes() or self.proc.poll() is not None,
+                          60, 0.1) or self.proc.poll() is not None:
+            self.stop()
+            raise RuntimeError("celery worker did not start:\n" + log.read_text()[-3000:])
+
+    def kill(self) -> None:
+        """kill -9, the whole process group."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        else:
+            try:  # pool children may outlive a dead parent
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._log_file.close()

@@ -1,0 +1,71 @@
+import json
+
+import pytest
+from django.db import transaction
+
+from webhooks.events import EVENT_NAMES, EVENTS, grouped
+from webhooks.models import Delivery, Event
+from webhooks.publish import publish_event
+
+DATA = {"id": 7, "name": "pg", "status": "running"}
+
+
+def test_catalogue_has_the_eleven_events_each_with_a_sample():
+    assert len(EVENTS) == 11
+    assert set(grouped()) == {"playground", "playroom", "playspec"}
+    for event in EVENTS:
+        assert event.description and {"id", "name", "status"} <= set(event.sample)
+
+
+def test_publish_writes_one_delivery_per_active_subscribed_endpoint(
+        user, other_user, make_endpoint, django_capture_on_commit_callbacks):
+    subscribed = make_endpoint("https://a.example/hook")
+    make_endpoint("https://b.example/hook", events=["playroom.created"])
+    make_endpoint("https://c.example/hook", is_active=False)
+    make_endpoint("https://d.example/hook", owner=other_user)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        event = publish_event(owner=user, event="playground.created", data=DATA)
+
+    assert [d.endpoint_id for d in event.deliveries.all()] == [subscribed.pk]
+    assert len(callbacks) == 1
+    body = json.loads(bytes(event.body))
+    assert body["event"] == "playground.created" and body["data"] == DATA
+    assert body["timestamp"].endswith("Z")
+
+
+def test_publish_without_subscribers_writes_nothing(user, make_endpoint):
+    make_endpoint("https://b.example/hook", events=["playroom.created"])
+
+    assert publish_event(owner=user, event="playground.created", data=DATA) is None
+    assert not Event.objects.exists()
+
+
+def test_publish_rejects_unknown_events(user):
+    with pytest.raises(ValueError):
+        publish_event(owner=user, event="playground.exploded", data=DATA)
+
+
+@pytest.mark.parametrize("count", [1, 60])
+def test_publish_query_count_is_constant(user, make_endpoint, count,
+                                         django_assert_num_queries):
+    for i in range(count):
+        make_endpoint(f"https://h{i}.example/hook", events=list(EVENT_NAMES))
+
+    with transaction.atomic(), django_assert_num_queries(3):
+        publish_event(owner=user, event="playground.stopped", data=DATA)
+
+    assert Delivery.objects.count() == count
+
+
+def test_rolled_back_publish_leaves_nothing_and_enqueues_nothing(
+        user, make_endpoint, django_capture_on_commit_callbacks):
+    make_endpoint("https://a.example/hook")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            publish_event(owner=user, event="playground.created", data=DATA)
+            raise RuntimeError("the resource change failed")
+
+    assert callbacks == []
+    assert not Event.objects.exists() and not Delivery.objects.exists()

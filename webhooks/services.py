@@ -1,0 +1,176 @@
+"""Every write on webhook endpoints and deliveries made on someone's behalf. Each takes the
+acting ``Actor``, runs in one transaction with its security-log row, and enqueues on commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from fibe_access.accounts.actor import Actor, Source
+from fibe_access.accounts.models import SecurityEvent
+from fibe_access.accounts.services import security_log
+
+from .events import BY_NAME, EVENT_NAMES, TEST_EVENT
+from .models import Delivery, Event, WebhookEndpoint
+from .publish import enqueue, serialise
+from .transport import validate_target_url
+
+Kind = SecurityEvent.Kind
+SECRET_MAX = 255
+_UNSET = object()
+
+
+def _check_owner(actor: Actor, endpoint: WebhookEndpoint) -> None:
+    if actor.source in (Source.ADMIN, Source.SYSTEM, Source.CLI):
+        return
+    if actor.user is None or endpoint.owner_id != actor.user.pk:
+        raise PermissionDenied("Not your webhook endpoint.")
+
+
+def _clean_events(events) -> list[str]:
+    if not isinstance(events, list | tuple) or not events:
+        raise ValidationError({"events": "Choose at least one event."})
+    unknown = [e for e in events if e not in BY_NAME]
+    if unknown:
+        raise ValidationError({"events": f"Unknown event(s): {', '.join(map(str, unknown))}."})
+    return [name for name in EVENT_NAMES if name in events]  # catalogue order, no duplicates
+
+
+def _clean_secret(secret: str) -> str:
+    secret = (secret or "").strip()
+    if len(secret) > SECRET_MAX:
+        raise ValidationError({"secret": f"At most {SECRET_MAX} characters."})
+    return secret
+
+
+def _save(endpoint: WebhookEndpoint) -> None:
+    endpoint.full_clean(exclude=["owner"])
+    validate_target_url(endpoint.url)
+    endpoint.save()
+
+
+@transaction.atomic
+def endpoint_create(*, actor: Actor, url: str, events: list[str], secret: str = "",
+                    description: str = "") -> WebhookEndpoint:
+    actor.require_step_up()
+    if actor.user is None:
+        raise PermissionDenied("An endpoint needs an owner.")
+    endpoint = WebhookEndpoint(owner=actor.user, url=(url or "").strip(),
+                               events=_clean_events(events), secret=_clean_secret(secret),
+                               description=(description or "").strip())
+    _save(endpoint)
+    security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_CREATED, url=endpoint.url)
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_update(*, actor: Actor, endpoint: WebhookEndpoint, url=_UNSET, events=_UNSET,
+                    secret=_UNSET, description=_UNSET) -> WebhookEndpoint:
+    """Change any of url, events, secret ("" removes it) and description."""
+    actor.require_step_up()
+    _check_owner(actor, endpoint)
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    old_url, old_secret = endpoint.url, endpoint.secret
+    if url is not _UNSET:
+        endpoint.url = (url or "").strip()
+    if events is not _UNSET:
+        endpoint.events = _clean_events(events)
+    if secret is not _UNSET:
+        endpoint.secret = _clean_secret(secret)
+    if description is not _UNSET:
+        endpoint.description = (description or "").strip()
+    _save(endpoint)
+    detail = {"url": endpoint.url}
+    if old_url != endpoint.url:
+        detail["previous_url"] = old_url
+    security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_UPDATED, **detail)
+    if old_secret != endpoint.secret:
+        security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_SECRET_CHANGED,
+                     url=endpoint.url)
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
+    actor.require_step_up()
+    _check_owner(actor, endpoint)
+    security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_DELETED, url=endpoint.url)
+    endpoint.delete()
+
+
+@transaction.atomic
+def endpoint_enable(*, actor: Actor, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Re-enable an endpoint (after a fix); the failure clock starts again."""
+    actor.require_step_up()
+    _check_owner(actor, endpoint)
+    validate_target_url(endpoint.url)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        is_active=True, disabled_reason="", failing_since=None, updated_at=timezone.now())
+    endpoint.refresh_from_db()
+    security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_ENABLED, url=endpoint.url)
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_disable(*, actor: Actor, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    actor.require_step_up()
+    _check_owner(actor, endpoint)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        is_active=False, disabled_reason="Disabled by its owner.", updated_at=timezone.now())
+    endpoint.refresh_from_db()
+    security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_DISABLED, url=endpoint.url)
+    return endpoint
+
+
+def _resend(deliveries_qs, now) -> list[int]:
+    ids = list(deliveries_qs.values_list("pk", flat=True))
+    if ids:
+        Delivery.objects.filter(pk__in=ids).update(
+            status=Delivery.Status.PENDING, next_trigger=Delivery.Trigger.MANUAL,
+            next_attempt_at=now, enqueued_at=now, in_flight_since=None, updated_at=now)
+        transaction.on_commit(partial(enqueue, ids), robust=True)
+    return ids
+
+
+@transaction.atomic
+def delivery_redeliver(*, actor: Actor, delivery: Delivery) -> Delivery:
+    """Send one delivery again now, as a manual attempt (not retried if it fails)."""
+    actor.require_step_up()
+    delivery = Delivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+    _check_owner(actor, delivery.endpoint)
+    if delivery.in_flight_since is not None:
+        raise ValidationError("This delivery is being sent right now.")
+    _resend(Delivery.objects.filter(pk=delivery.pk), timezone.now())
+    delivery.refresh_from_db()
+    return delivery
+
+
+@transaction.atomic
+def deliveries_recover_failed(*, actor: Actor, endpoint: WebhookEndpoint,
+                              since: datetime) -> int:
+    """Redeliver every failed (non-test) delivery of ``endpoint`` created since ``since``."""
+    actor.require_step_up()
+    _check_owner(actor, endpoint)
+    qs = Delivery.objects.select_for_update(skip_locked=True).filter(
+        endpoint=endpoint, status=Delivery.Status.FAILED, is_test=False, created_at__gte=since)
+    return len(_resend(qs, timezone.now()))
+
+
+@transaction.atomic
+def endpoint_test(*, actor: Actor, endpoint: WebhookEndpoint) -> Delivery:
+    """Send a sample playground.created through the normal path, marked as a test."""
+    actor.require_step_up()
+    _check_owner(actor, endpoint)
+    now = timezone.now()
+    event = Event.objects.create(
+        type=TEST_EVENT, owner=endpoint.owner, created_at=now,
+        body=serialise(event=TEST_EVENT, data=BY_NAME[TEST_EVENT].sample, at=now))
+    delivery = Delivery.objects.create(
+        event=event, endpoint=endpoint, is_test=True, next_trigger=Delivery.Trigger.TEST,
+        next_attempt_at=now, enqueued_at=now)
+    transaction.on_commit(partial(enqueue, [delivery.pk]), robust=True)
+    return delivery

@@ -1,0 +1,37 @@
+"""Celery tasks: thin wrappers that take ids and call the delivery engine."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def delivery_attempt(delivery_id: int) -> None:
+    from .delivery import delivery_attempt as attempt
+
+    attempt(delivery_id=delivery_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliveries_enqueue_batch(delivery_ids: list[int]) -> None:
+    for pk in delivery_ids:
+        delivery_attempt.delay(pk)
+
+
+@shared_task(ignore_result=True)
+def deliveries_enqueue_due() -> int:
+    from .delivery import deliveries_enqueue_due as enqueue_due
+
+    return enqueue_due()
+
+
+@shared_task(ignore_result=True)
+def deliveries_purge_old() -> int:
+    from .delivery import deliveries_purge_old as purge
+
+    return purge()
+
+
+@shared_task(ignore_result=True)
+def endpoints_disable_failing() -> int:
+    from .delivery import endpoints_disable_failing as disable
+
+    return disable()

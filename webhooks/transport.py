@@ -1,0 +1,165 @@
+"""Outbound HTTP for webhooks: HTTPS only, no redirects, bounded timeouts, and an SSRF guard.
+
+The host is resolved once by ``requests-hardened``'s adapter, the address is vetted and the
+connection made to that IP with the original Host header and TLS server name. The same rules
+(applied to *every* resolved address) run when an endpoint is saved.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from requests_hardened import Config, HTTPSession
+from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
+
+METADATA_ADDRESSES = {
+    ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"),
+}
+
+
+def _allow_private() -> bool:
+    return bool(getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_TARGETS", False))
+
+
+def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                    *, allow_loopback: bool) -> str | None:
+    """Why ``ip`` may not be a webhook target, or None if it may."""
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip in METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    if ip.is_loopback:
+        return None if allow_loopback else "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_private or ip.is_reserved or ip.is_unspecified or not ip.is_global:
+        return "a private or reserved address"
+    if any(ip in net for net in EXTRA_BLOCKED_NET_RANGES):
+        return "a private or reserved address"
+    return None
+
+
+def url_refusal(url: str, *, resolve: bool = True) -> str | None:
+    """Why ``url`` may not be a webhook target, or None. Used at save time."""
+    allow = _allow_private()
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "The URL is not valid."
+    if parts.scheme != "https" and not (allow and parts.scheme == "http"):
+        return "The URL must use HTTPS."
+    host = parts.hostname
+    if not host:
+        return "The URL has no host."
+    if parts.username or parts.password:
+        return "The URL must not contain credentials."
+    if not resolve:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return f"The host {host} does not resolve."
+    for info in infos:
+        reason = address_refusal(ipaddress.ip_address(info[4][0]), allow_loopback=allow)
+        if reason:
+            return f"The host {host} resolves to {reason}, which is not allowed."
+    return None
+
+
+def validate_target_url(url: str) -> None:
+    reason = url_refusal(url)
+    if reason:
+        raise ValidationError({"url": reason})
+
+
+@dataclass
+class Response:
+    status: int | None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    duration_ms: int = 0
+    failure_reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+_sessions: dict[bool, HTTPSession] = {}
+
+
+def _session(allow_loopback: bool) -> HTTPSession:
+    # One pooled session per worker process: keep-alive to busy receivers.
+    if allow_loopback not in _sessions:
+        _sessions[allow_loopback] = HTTPSession(Config(
+            ip_filter_enable=True,
+            ip_filter_allow_loopback_ips=allow_loopback,
+            never_redirect=True,
+            default_timeout=(5, 15),
+            user_agent_override="Fibe-Webhooks/1",
+        ))
+    return _sessions[allow_loopback]
+
+
+def post(url: str, *, body: bytes, headers: dict[str, str]) -> Response:
+    """POST once; never raises for network trouble, it returns a failure reason instead."""
+    allow = _allow_private()
+    started = time.monotonic()
+
+    def done(**kwargs) -> Response:
+        return Response(duration_ms=int((time.monotonic() - started) * 1000), **kwargs)
+
+    refusal = url_refusal(url, resolve=False)
+    if refusal:
+        return done(status=None, failure_reason=f"Refused: {refusal}")
+    timeout = (settings.WEBHOOKS_CONNECT_TIMEOUT, settings.WEBHOOKS_READ_TIMEOUT)
+    try:
+        with _session(allow).post(url, data=body, headers=headers, timeout=timeout,
+                                  allow_redirects=False, stream=True) as resp:
+            raw = resp.raw.read(16 * 1024, decode_content=True)
+            status, resp_headers = resp.status_code, dict(resp.headers)
+    except InvalidIPAddress as exc:
+        host = urlsplit(url).hostname
+        return done(status=None, failure_reason=(
+            f"Refused: {host} resolves to {exc.args[0] if exc.args else 'an address'}, "
+            "a private, loopback or reserved address."))
+    except requests.exceptions.ConnectTimeout:
+        return done(status=None, failure_reason=(
+            f"Connection timed out after {settings.WEBHOOKS_CONNECT_TIMEOUT} s."))
+    except requests.exceptions.ReadTimeout:
+        return done(status=None, failure_reason=(
+            f"No response within {settings.WEBHOOKS_READ_TIMEOUT} s (read timeout)."))
+    except requests.exceptions.SSLError as exc:
+        return done(status=None, failure_reason=f"TLS error: {_short(exc)}")
+    except requests.exceptions.ConnectionError as exc:
+        text = str(exc)
+        if "Failed to resolve" in text or "Name or service not known" in text:
+            reason = f"DNS lookup failed for {urlsplit(url).hostname}."
+        elif "refused" in text.lower():
+            reason = "Connection refused."
+        else:
+            reason = f"Connection error: {_short(exc)}"
+        return done(status=None, failure_reason=reason)
+    except requests.exceptions.RequestException as exc:
+        return done(status=None, failure_reason=f"Request failed: {_short(exc)}")
+    reason = ""
+    if 300 <= status < 400:
+        reason = f"Redirect ({status}) not followed: webhooks do not follow redirects."
+    elif not 200 <= status < 300:
+        reason = f"Receiver answered HTTP {status}."
+    return done(status=status, headers=resp_headers,
+                body=raw.decode("utf-8", errors="replace"), failure_reason=reason)
+
+
+def _short(exc: Exception) -> str:
+    return str(exc)[:300]

@@ -26,7 +26,7 @@ MAX_RESTRICTED_IDS = 100
 MAX_ID = 2**63 - 1
 
 
-def _family_model(family: str):
+def family_model(family: str):
     if family in FAMILIES:
         return FAMILIES[family].model
     try:
@@ -58,7 +58,7 @@ def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[s
             raise ValidationError({"restrictions": (
                 f"Restriction on '{family}' must be a list of 1 to {MAX_RESTRICTED_IDS} "
                 f"resource IDs.")})
-        model = _family_model(family)
+        model = family_model(family)
         if model is None:
             raise ValidationError({"restrictions": f"'{family}' cannot be restricted yet."})
         wanted = set(ids) | set(out.get(family, []))
@@ -172,3 +172,17 @@ def key_revoke_all_for_owner(*, owner, actor: Actor) -> int:
         security_log(actor=actor, user=owner, kind=Kind.KEY_REVOKED, label=key.label,
                      key_id=key.pk)
     return len(keys)
+
+
+@transaction.atomic
+def key_revoke(*, actor: Actor, key: ApiKey) -> ApiKey:
+    """Revoke one key for good (staff in the admin); it cannot be rotated back to life."""
+    actor.require_step_up()
+    key = _locked(key)
+    if key.status != ApiKey.Status.REVOKED:
+        key.status = ApiKey.Status.REVOKED
+        key.encrypted_token = ""
+        key.save(update_fields=["status", "encrypted_token"])
+    security_log(actor=actor, user=key.owner, kind=Kind.KEY_REVOKED, label=key.label,
+                 key_id=key.pk)
+    return key

@@ -6,4 +6,10 @@ app_name = "keys"
 
 urlpatterns = [
     path("", views.key_list, name="list"),
+    path("new/", views.key_create, name="create"),
+    path("<int:key_id>/token/", views.key_token, name="token"),
+    path("<int:key_id>/rotate/", views.key_rotate, name="rotate"),
+    path("<int:key_id>/expire/", views.key_expire, name="expire"),
+    path("<int:key_id>/delete/", views.key_delete, name="delete"),
+    path("<int:key_id>/reveal/", views.key_reveal, name="reveal"),
 ]

@@ -1,10 +1,161 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Profile → API Keys. Every view needs a recent step-up; each one calls a single service."""
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.stepup import step_up_required
+
+from . import presenters, selectors, services
+from .forms import KeyCreateForm
+from .models import ApiKey
+
+NEW_TOKEN_SESSION_KEY = "fibe_new_api_token"  # noqa: S105 - a session key name
+
+
+def _owned_key(request, key_id: int) -> ApiKey:
+    try:
+        return selectors.key_get(owner=request.user, pk=key_id)
+    except ApiKey.DoesNotExist:
+        raise Http404("No such API key.") from None
+
+
+def _show_token_once(request, key: ApiKey, token: str):
+    request.session[NEW_TOKEN_SESSION_KEY] = {"key_id": key.pk, "token": token}
+    return redirect("keys:token", key_id=key.pk)
 
 
 @login_required
 @step_up_required
 def key_list(request):
-    return render(request, "keys/list.html", {})
+    keys = list(selectors.key_list(owner=request.user))
+    return render(request, "keys/list.html", {"cards": presenters.key_cards(keys)})
+
+
+@login_required
+@step_up_required
+@require_http_methods(["GET", "POST"])
+def key_create(request):
+    choices = presenters.resource_choices(owner=request.user)
+    form = KeyCreateForm(request.POST or None, resource_choices=choices)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            key, token = services.key_create(
+                actor=Actor.from_request(request), owner=request.user, label=data["label"],
+                scope_names=data["scopes"], expires_at=data["expires_at"],
+                restrictions=data["restrictions"], is_agent=data["is_agent"],
+            )
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            return _show_token_once(request, key, token)
+    return render(request, "keys/create.html", {
+        "form": form, "picker": presenters.scope_picker(form),
+        "restrict_fields": [form[f"restrict_{f}"] for f in form.restrict_families],
+        "has_resources": any(choices.values()),
+    })
+
+
+def _add_service_errors(form, exc: ValidationError) -> None:
+    field_map = {"expires_at": "expires_on", "restrictions": None, "label": "label",
+                 "scopes": "scopes"}
+    for field, errors in exc.message_dict.items():
+        target = field_map.get(field)
+        form.add_error(target if target in form.fields else None, errors)
+
+
+@login_required
+@step_up_required
+@never_cache
+def key_token(request, key_id: int):
+    """The token of a key just created or rotated, shown once: a reload shows nothing."""
+    shown = request.session.pop(NEW_TOKEN_SESSION_KEY, None)
+    if not shown or shown.get("key_id") != key_id:
+        messages.info(request, "For your safety a token is only shown once. Rotate the key "
+                               "to get a new one.")
+        return redirect("keys:list")
+    key = _owned_key(request, key_id)
+    return render(request, "keys/token.html", {"key": key, "token": shown["token"]})
+
+
+def _confirm(request, key, *, title, body, button, danger):
+    return render(request, "accounts/confirm.html", {
+        "title": title, "body": body, "button": button, "danger": danger,
+        "cancel_url": reverse("keys:list"),
+    })
+
+
+@login_required
+@step_up_required
+@require_http_methods(["GET", "POST"])
+def key_rotate(request, key_id: int):
+    key = _owned_key(request, key_id)
+    if request.method == "POST":
+        try:
+            key, token = services.key_rotate(actor=Actor.from_request(request), key=key)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("keys:list")
+        return _show_token_once(request, key, token)
+    return _confirm(request, key, title=f"Rotate “{key.label}”",
+                    body="A new secret is issued and the current one stops working at once. "
+                         "Update whatever uses this key right after.",
+                    button="Rotate key", danger=False)
+
+
+@login_required
+@step_up_required
+@require_http_methods(["GET", "POST"])
+def key_expire(request, key_id: int):
+    key = _owned_key(request, key_id)
+    if request.method == "POST":
+        services.key_expire_now(actor=Actor.from_request(request), key=key)
+        messages.success(request, f"“{key.label}” has expired. Calls with it now fail.")
+        return redirect("keys:list")
+    return _confirm(request, key, title=f"Expire “{key.label}” now",
+                    body="Every call made with this key will fail from now on. The key stays "
+                         "listed so you can see its history.",
+                    button="Expire now", danger=True)
+
+
+@login_required
+@step_up_required
+@require_http_methods(["GET", "POST"])
+def key_delete(request, key_id: int):
+    key = _owned_key(request, key_id)
+    if request.method == "POST":
+        services.key_delete(actor=Actor.from_request(request), key=key)
+        messages.success(request, f"“{key.label}” was deleted.")
+        return redirect("keys:list")
+    return _confirm(request, key, title=f"Delete “{key.label}”",
+                    body="The key is removed for good and every call made with it fails.",
+                    button="Delete key", danger=True)
+
+
+@login_required
+@step_up_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def key_reveal(request, key_id: int):
+    key = _owned_key(request, key_id)
+    if not key.is_agent:
+        raise Http404("Only agent keys can be revealed.")
+    if request.method == "POST":
+        try:
+            token = services.key_reveal(actor=Actor.from_request(request), key=key)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("keys:list")
+        return render(request, "keys/token.html", {"key": key, "token": token,
+                                                   "revealed": True})
+    return _confirm(request, key, title=f"Reveal “{key.label}”",
+                    body="The token will be shown on the next page. Revealing is recorded in "
+                         "your security log.",
+                    button="Reveal token", danger=False)

@@ -1,0 +1,84 @@
+from datetime import UTC, datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from . import scopes
+
+EXPIRY_CHOICES = [("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("none", "No expiry"),
+                  ("date", "On a date")]
+RESTRICT_PREFIX = "restrict_"
+MAX_RESOURCE_CHOICES = 500
+
+
+class KeyCreateForm(forms.Form):
+    label = forms.CharField(
+        label="Label", max_length=100,
+        help_text="Your reference for this key, e.g. “CI/CD Pipeline” or “Local Dev”.",
+    )
+    scopes = forms.MultipleChoiceField(
+        label="Scopes", choices=[(n, n) for n in scopes.OFFERED],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one scope.",
+                        "invalid_choice": "Unknown scope “%(value)s”."},
+    )
+    expiry = forms.ChoiceField(label="Expires", choices=EXPIRY_CHOICES, initial="30",
+                               widget=forms.RadioSelect)
+    expires_on = forms.DateField(label="Expiry date", required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    is_agent = forms.BooleanField(
+        label="For agents (unencrypted)", required=False,
+        help_text="Stores the token so a Genie can read it at runtime. Anyone with access to "
+                  "your account can read it too. Only tick this if an agent needs it.",
+    )
+
+    def __init__(self, *args, resource_choices: dict[str, list[tuple[int, str]]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.restrict_families = []
+        for family, choices in resource_choices.items():
+            name = RESTRICT_PREFIX + family
+            self.fields[name] = forms.TypedMultipleChoiceField(
+                label=scopes.FAMILIES[family], choices=choices, coerce=int, required=False,
+                widget=forms.CheckboxSelectMultiple,
+                error_messages={"invalid_choice": "You can only restrict a key to resources "
+                                                  "you own (%(value)s is not one of them)."},
+            )
+            self.restrict_families.append(family)
+
+    def clean_label(self):
+        label = self.cleaned_data["label"].strip()
+        if any(ord(c) < 32 or ord(c) == 127 for c in label):
+            raise forms.ValidationError("The label cannot contain control characters.")
+        if not label:
+            raise forms.ValidationError("Give the key a label.")
+        return label
+
+    def clean(self):
+        data = super().clean()
+        choice = data.get("expiry")
+        data["expires_at"] = None
+        if choice in {"7", "30", "90"}:
+            data["expires_at"] = timezone.now() + timedelta(days=int(choice))
+        elif choice == "date":
+            day = data.get("expires_on")
+            if day is None:
+                self.add_error("expires_on", "Pick the day the key expires.")
+            else:
+                # The key works through the chosen day, in UTC.
+                data["expires_at"] = datetime.combine(day, time.max, tzinfo=UTC)
+                if data["expires_at"] <= timezone.now():
+                    self.add_error("expires_on", "Choose an expiry date in the future.")
+        chosen = data.get("scopes") or []
+        families = scopes.restrictable_families(chosen)
+        restrictions = {}
+        for family in self.restrict_families:
+            ids = data.get(RESTRICT_PREFIX + family) or []
+            if not ids:
+                continue
+            if family not in families:
+                self.add_error(RESTRICT_PREFIX + family, (
+                    f"You restricted {scopes.FAMILIES[family]} but chose no scope for them."))
+                continue
+            restrictions[family] = sorted(set(ids))
+        data["restrictions"] = restrictions
+        return data

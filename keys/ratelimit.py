@@ -34,11 +34,11 @@ class Usage:
                 "X-RateLimit-Reset": str(self.reset)}
 
 
-def hit(key_id: int, limit: int, now: float | None = None) -> Usage:
-    """Count one request for ``key_id`` in the current window and report the usage."""
+def hit(key_name: str, limit: int, now: float | None = None) -> Usage:
+    """Count one request for the key called ``key_name`` in the current window."""
     now = now if now is not None else time.time()
     window = int(now // WINDOW)
-    name = f"fibe:rl:{key_id}:{window}"
+    name = f"fibe:rl:{key_name}:{window}"
     try:
         count = cache.incr(name)
     except ValueError:  # first request of the window

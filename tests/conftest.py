@@ -86,10 +86,3 @@ def api_client():
 
     return make
 
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings):
-    """Rate-limit counters live in the cache (Redis): start every test from zero."""
-    from django.core.cache import cache
-
-    cache.clear()

@@ -10,7 +10,6 @@ import random
 import time
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -24,7 +23,7 @@ from fibe_access.accounts.services import security_log
 
 from . import signing, transport
 from .models import Attempt, Delivery, Event, WebhookEndpoint
-from .publish import enqueue
+from .publish import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -156,14 +155,16 @@ def endpoint_disable_system(*, endpoint: WebhookEndpoint, reason: str) -> None:
     owner = endpoint.owner
     security_log(actor=Actor.system(), user=owner, kind=SecurityEvent.Kind.WEBHOOK_DISABLED,
                  url=endpoint.url, reason=reason)
-    transaction.on_commit(partial(
-        send_mail,
-        subject="Your Fibe webhook endpoint was disabled",
-        message=(f"We disabled your webhook endpoint {endpoint.url}.\n\nReason: {reason}\n\n"
-                 "Fix the receiver, then re-enable the endpoint under Profile → Webhooks; "
-                 "you can recover failed deliveries from its log."),
-        from_email=None, recipient_list=[owner.email], fail_silently=True,
-    ), robust=True)
+
+    def notify_owner():
+        send_mail(
+            subject="Your Fibe webhook endpoint was disabled",
+            message=(f"We disabled your webhook endpoint {endpoint.url}.\n\nReason: {reason}\n\n"
+                     "Fix the receiver, then re-enable the endpoint under Profile → Webhooks; "
+                     "you can recover failed deliveries from its log."),
+            from_email=None, recipient_list=[owner.email], fail_silently=True)
+
+    transaction.on_commit(notify_owner, robust=True)
 
 
 def deliveries_enqueue_due(*, limit: int = ENQUEUE_BATCH) -> int:
@@ -183,7 +184,7 @@ def deliveries_enqueue_due(*, limit: int = ENQUEUE_BATCH) -> int:
         )
         if ids:
             Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-            transaction.on_commit(partial(enqueue, ids), robust=True)
+            enqueue_on_commit(ids)
     return len(ids)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
-from functools import partial
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -50,8 +49,19 @@ def publish_event(*, owner, event: str, data: dict) -> Event | None:
             for pk in endpoint_ids
         ])
         ids = [d.pk for d in deliveries]
-        transaction.on_commit(partial(enqueue, ids), robust=True)
+        enqueue_on_commit(ids)
     return record
+
+
+def enqueue_on_commit(delivery_ids: list[int]) -> None:
+    """Enqueue after the current transaction commits; a broker error there is logged, not
+    raised, and the beat scan picks the deliveries up later."""
+
+    def enqueue_deliveries():
+        enqueue(delivery_ids)
+
+    enqueue_deliveries.delivery_ids = delivery_ids
+    transaction.on_commit(enqueue_deliveries, robust=True)
 
 
 def enqueue(delivery_ids: list[int]) -> None:

@@ -4,7 +4,6 @@ acting ``Actor``, runs in one transaction with its security-log row, and enqueue
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -16,7 +15,7 @@ from fibe_access.accounts.services import security_log
 
 from .events import BY_NAME, EVENT_NAMES, TEST_EVENT
 from .models import Delivery, Event, WebhookEndpoint
-from .publish import enqueue, serialise
+from .publish import enqueue_on_commit, serialise
 from .transport import validate_target_url
 
 Kind = SecurityEvent.Kind
@@ -132,7 +131,7 @@ def _resend(deliveries_qs, now) -> list[int]:
         Delivery.objects.filter(pk__in=ids).update(
             status=Delivery.Status.PENDING, next_trigger=Delivery.Trigger.MANUAL,
             next_attempt_at=now, enqueued_at=now, in_flight_since=None, updated_at=now)
-        transaction.on_commit(partial(enqueue, ids), robust=True)
+        enqueue_on_commit(ids)
     return ids
 
 
@@ -172,5 +171,5 @@ def endpoint_test(*, actor: Actor, endpoint: WebhookEndpoint) -> Delivery:
     delivery = Delivery.objects.create(
         event=event, endpoint=endpoint, is_test=True, next_trigger=Delivery.Trigger.TEST,
         next_attempt_at=now, enqueued_at=now)
-    transaction.on_commit(partial(enqueue, [delivery.pk]), robust=True)
+    enqueue_on_commit([delivery.pk])
     return delivery

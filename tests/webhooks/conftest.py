@@ -53,9 +53,8 @@ def broker(redis_server):
 
 def _point_celery(url):
     celery_app.conf.broker_url = url
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    # Forget cached pools (kombu keeps per-URL pools, so switching back reuses the old one).
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 

@@ -146,5 +146,5 @@ def test_enqueue_due_picks_due_lost_and_stuck_deliveries_only(
         count = engine.deliveries_enqueue_due()
 
     assert count == 3 and len(callbacks) == 1
-    assert set(callbacks[0].args[0]) == {lost.pk, retry_due.pk, stuck.pk}
-    assert fresh.pk not in callbacks[0].args[0]
+    assert set(callbacks[0].delivery_ids) == {lost.pk, retry_due.pk, stuck.pk}
+    assert fresh.pk not in callbacks[0].delivery_ids

@@ -2,8 +2,14 @@
 account. There is no container engine here: a Playground's lifecycle is its record's."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+
+
+def validate_json_object(value) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError("Give a JSON object.")
 
 
 class Resource(models.Model):
@@ -34,7 +40,7 @@ class Playroom(Resource):
 class Playspec(Resource):
     """A recipe that can be launched into a Playground."""
 
-    config = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(default=dict, blank=True, validators=[validate_json_object])
 
     class Meta(Resource.Meta):
         indexes = _owner_index("playspec")

@@ -48,6 +48,13 @@ def _refuse_nul(obj: Resource) -> None:
             raise ValidationError({field.name: "Null characters are not allowed."})
 
 
+def _refuse_null(model: type[Resource], fields: dict) -> None:
+    # full_clean() lets None through on blank=True fields; the database would not.
+    for name, value in fields.items():
+        if value is None and not model._meta.get_field(name).null:
+            raise ValidationError({name: "This field cannot be null."})
+
+
 def _save(obj: Resource) -> Resource:
     _refuse_nul(obj)
     obj.full_clean()
@@ -59,6 +66,7 @@ def _save(obj: Resource) -> Resource:
 def resource_create(*, actor: Actor, model: type[Resource], owner, **fields) -> Resource:
     """Create any resource family's record for ``owner``; ``fields`` are the family's writable
     fields."""
+    _refuse_null(model, fields)
     obj = _save(model(owner=owner, **fields))
     _announce(obj, family_for_model(model).create_event)
     return obj
@@ -66,6 +74,7 @@ def resource_create(*, actor: Actor, model: type[Resource], owner, **fields) -> 
 
 @transaction.atomic
 def resource_update(*, actor: Actor, obj: Resource, **fields) -> Resource:
+    _refuse_null(type(obj), fields)
     obj = type(obj).objects.select_for_update().get(pk=obj.pk)
     for name, value in fields.items():
         setattr(obj, name, value)

@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 import keys.api
+import webhooks.api
 from keys.auth import ApiError, ApiKeyAuth, InvalidToken
 
 
@@ -103,3 +104,4 @@ def _http_error(request, exc: HttpError):
 
 keys.api.install(api)  # /me and one router per resource family
 # Other apps' routers go below, e.g. api.add_router("/webhooks", webhooks.api.router)
+api.add_router("/webhooks", webhooks.api.router)

@@ -14,7 +14,7 @@ from django_otp import user_has_device
 from . import selectors, services, stepup
 from .actor import Actor, safe_next
 from .forms import ConfirmDeleteForm, LoginForm, OTPTokenForm, SignupForm
-from .models import SecurityEvent
+from .models import SecurityEvent, User
 
 BACKUP_CODES_SESSION_KEY = "fibe_new_backup_codes"
 
@@ -47,6 +47,15 @@ class LoginView(auth_views.LoginView):
         services.security_log(actor=Actor.from_request(self.request), user=form.get_user(),
                               kind=SecurityEvent.Kind.SIGNED_IN)
         return response
+
+    def form_invalid(self, form):
+        # The owner sees failed sign-ins on their security log; unknown e-mails leave no row.
+        email = (form.data.get("username") or "").strip().lower()[:254]
+        user = User.objects.filter(email=email).first() if email else None
+        if user is not None:
+            services.security_log(actor=Actor.from_request(self.request), user=user,
+                                  kind=SecurityEvent.Kind.SIGN_IN_FAILED)
+        return super().form_invalid(form)
 
 
 class LogoutView(auth_views.LogoutView):

@@ -169,3 +169,16 @@ def test_admin_admits_a_staff_user_with_a_verified_device(db):
         "otp_token": current_totp(device)})
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+def test_failed_sign_in_is_logged_for_the_account_owner(client, user):
+    response = client.post("/accounts/login/", {"username": user.email, "password": "wrong"})
+    assert response.status_code == 200
+    assert b"correct e-mail address and password" in response.content or b"Please enter" in \
+        response.content
+    assert SecurityEvent.objects.filter(user=user, kind="sign_in_failed").count() == 1
+
+
+def test_failed_sign_in_for_an_unknown_email_writes_nothing(client, db):
+    client.post("/accounts/login/", {"username": "nobody@example.com", "password": "x"})
+    assert not SecurityEvent.objects.exists()

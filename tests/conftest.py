@@ -16,7 +16,9 @@ PASSWORD = "correct horse battery staple 42"
 
 
 def current_totp(device: TOTPDevice, *, offset: int = 0) -> str:
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=offset):06d}"
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits,
+                drift=offset)
+    return f"{code:06d}"
 
 
 @pytest.fixture
@@ -86,3 +88,19 @@ def api_client():
 
     return make
 
+
+
+@pytest.fixture
+def staff_client(db):
+    """A superuser signed in to the OTP-gated admin with password and a TOTP code."""
+    from fibe_access.accounts.models import User
+
+    staff = User.objects.create_user("staff@example.com", PASSWORD, is_staff=True,
+                                     is_superuser=True)
+    device = TOTPDevice.objects.create(user=staff, name="Phone", confirmed=True)
+    client = Client()
+    client.post("/admin/login/?next=/admin/", {
+        "username": staff.email, "password": PASSWORD, "otp_device": device.persistent_id,
+        "otp_token": current_totp(device)})
+    assert client.get("/admin/").status_code == 200
+    return client

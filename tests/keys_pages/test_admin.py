@@ -1,26 +1,9 @@
 import pytest
-from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fibe_access.accounts.actor import Actor, Source
-from fibe_access.accounts.models import SecurityEvent, User
+from fibe_access.accounts.models import SecurityEvent
 from keys import services
 from keys.models import ApiKey
-
-from ..conftest import PASSWORD, current_totp
-
-
-@pytest.fixture
-def staff_client(db):
-    staff = User.objects.create_user("staff@example.com", PASSWORD, is_staff=True,
-                                     is_superuser=True)
-    device = TOTPDevice.objects.create(user=staff, name="Phone", confirmed=True)
-    client = Client()
-    client.post("/admin/login/?next=/admin/", {
-        "username": staff.email, "password": PASSWORD, "otp_device": device.persistent_id,
-        "otp_token": current_totp(device)})
-    assert client.get("/admin/").status_code == 200
-    return client
 
 
 @pytest.fixture

@@ -1,25 +1,8 @@
 import pytest
-from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fibe_access.accounts.actor import Actor, Source
-from fibe_access.accounts.models import User
 from webhooks import services
 from webhooks.models import Attempt, Delivery, Event
-
-from ..conftest import PASSWORD, current_totp
-
-
-@pytest.fixture
-def staff_client(db):
-    staff = User.objects.create_user("ops@example.com", PASSWORD, is_staff=True,
-                                     is_superuser=True)
-    device = TOTPDevice.objects.create(user=staff, name="Phone", confirmed=True)
-    client = Client()
-    client.post("/admin/login/?next=/admin/", {
-        "username": staff.email, "password": PASSWORD, "otp_device": device.persistent_id,
-        "otp_token": current_totp(device)})
-    return client
 
 
 @pytest.fixture

@@ -32,6 +32,21 @@ class FibeAPI(NinjaAPI):
                 response.setdefault(name, value)
         return response
 
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        # Any operation with a body answers 400 when the body is not JSON (ninja's ParseError,
+        # turned into our error by _http_error below): say so in every such operation.
+        bad_body = {"description": "Bad Request: the body is not valid JSON",
+                    "content": {"application/json": {"schema": BAD_REQUEST}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if isinstance(operation, dict) and "requestBody" in operation:
+                    operation.setdefault("responses", {}).setdefault("400", bad_body)
+        return schema
+
+
+BAD_REQUEST = {"type": "object", "required": ["code", "message"],
+               "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}
 
 api = FibeAPI(
     title="Fibe API",

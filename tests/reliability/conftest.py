@@ -1,0 +1,101 @@
+"""Servers for the reliability suite. Each test that floods, stops or kills something starts its
+own: a private redis-server on a free loopback port, the project under gunicorn on another, and
+(for webhooks) Celery workers from tests/webhooks/servers.py. Every process is stopped by its
+own PID (process group) in the fixture that started it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.webhooks.servers import BASE_DIR, VENV_BIN, RedisServer, free_port, wait_until
+
+
+def session_database_url() -> str:
+    """The database this test session runs on (pytest-django's ``test_…``), as a URL."""
+    db = connection.settings_dict
+    return (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}")
+
+
+
+
+def server_env(redis_url: str, **extra) -> dict:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
+            "DATABASE_URL": session_database_url(), "REDIS_URL": redis_url,
+            "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1", "LOG_LEVEL": "WARNING",
+            **{k: str(v) for k, v in extra.items()}}
+
+
+class AppServer:
+    """The project under gunicorn (gthread) on a free loopback port, in its own process group."""
+
+    def __init__(self, *, env: dict, log: Path, workers: int = 2, threads: int = 16):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._log_file = open(log, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "fibe_access.wsgi:application",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+             "--worker-class", "gthread", "--threads", str(threads), "--backlog", "256",
+             "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning"],
+            cwd=BASE_DIR, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        if not wait_until(self._answers, 60, 0.2):
+            self.stop()
+            raise RuntimeError("gunicorn did not start:\n" + log.read_text()[-3000:])
+
+    def _answers(self) -> bool:
+        import requests
+
+        if self.proc.poll() is not None:
+            return True  # exited: reported below
+        try:
+            return requests.get(self.url + "/api/v1/openapi.json", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        else:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._log_file.close()
+
+
+@pytest.fixture(scope="session")
+def private_redis(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("rel-redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_server(transactional_db, private_redis, tmp_path):
+    """Factory: start the project under gunicorn against the test database and private Redis.
+    Servers stop before the test database is flushed."""
+    servers = []
+
+    def start(**extra_env) -> AppServer:
+        server = AppServer(env=server_env(private_redis.url, **extra_env),
+                           log=tmp_path / f"gunicorn{len(servers)}.log")
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -108,21 +108,14 @@ def delivery_attempt(*, delivery_id: int) -> Attempt | None:
 
 @transaction.atomic
 def _record(delivery: Delivery, trigger: str, headers: dict, body: bytes,
-            response: transport.Response) -> Attempt:
+            response: transport.Response) -> Attempt | None:
     now = timezone.now()
     endpoint = delivery.endpoint
-    attempt = Attempt.objects.create(
-        delivery=delivery, number=delivery.attempt_count, trigger=trigger,
-        request_url=endpoint.url, request_headers=headers, request_body=body,
-        response_status=response.status, response_headers=response.headers,
-        response_body=response.body, duration_ms=response.duration_ms,
-        failure_reason=response.failure_reason[:500],
-    )
     next_at = None
     if response.ok:
         status = Delivery.Status.SUCCEEDED
-        WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
-            failing_since=None)
+        if endpoint.failing_since is not None:  # as read at claim time; rarely set
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
     elif response.status == 410:
         status = Delivery.Status.FAILED
         endpoint_disable_system(endpoint=endpoint,
@@ -138,11 +131,22 @@ def _record(delivery: Delivery, trigger: str, headers: dict, body: bytes,
                 failing_since=now)
         else:
             status, next_at = Delivery.Status.RETRYING, now + delay
-    Delivery.objects.filter(pk=delivery.pk).update(
+    updated = Delivery.objects.filter(pk=delivery.pk).update(
         status=status, next_attempt_at=next_at, in_flight_since=None, enqueued_at=None,
         next_trigger=Delivery.Trigger.SCHEDULED, updated_at=now)
-    logger.info("webhook delivery %s attempt %s: %s %s", delivery.uid, attempt.number,
-                response.status, response.failure_reason)
+    if not updated:
+        transaction.set_rollback(True)
+        return None  # the endpoint (and its log) was deleted while we were sending
+    attempt = Attempt.objects.create(
+        delivery=delivery, number=delivery.attempt_count, trigger=trigger,
+        request_url=endpoint.url, request_headers=headers, request_body=body,
+        response_status=response.status, response_headers=response.headers,
+        response_body=response.body, duration_ms=response.duration_ms,
+        failure_reason=response.failure_reason[:500],
+    )
+    # Status only: failure reasons can quote the target URL, which may carry a token.
+    logger.info("webhook delivery %s attempt %s: HTTP %s -> %s", delivery.uid, attempt.number,
+                response.status, status)
     return attempt
 
 

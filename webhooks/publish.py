@@ -13,6 +13,8 @@ from django.utils import timezone
 from .events import BY_NAME
 from .models import Delivery, Event, WebhookEndpoint
 
+REQUIRED_DATA = frozenset({"id", "name", "status"})
+
 
 def serialise(*, event: str, data: dict, at) -> bytes:
     envelope = {
@@ -33,6 +35,8 @@ def publish_event(*, owner, event: str, data: dict) -> Event | None:
     """
     if event not in BY_NAME:
         raise ValueError(f"Unknown webhook event {event!r}")
+    if not REQUIRED_DATA <= data.keys():
+        raise ValueError(f"Webhook data needs {sorted(REQUIRED_DATA)}, got {sorted(data)}")
     endpoint_ids = [
         pk for pk, events in WebhookEndpoint.objects.filter(owner=owner, is_active=True)
         .values_list("pk", "events")

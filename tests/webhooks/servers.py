@@ -141,17 +141,21 @@ class Worker:
     """``celery -A fibe_access worker`` in its own process group (so kill -9 takes its pool
     children too), logging to a file we poll for readiness."""
 
-    def __init__(self, *, env: dict, log: Path, name: str, concurrency: int = 2):
+    def __init__(self, *, env: dict, log: Path, name: str, concurrency: int = 2,
+                 loglevel: str = "info", wait_ready: bool = True):
         self.log = log
         self._log_file = open(log, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "celery"), "-A", "fibe_access", "worker", "-Q", "default,webhooks",
-             "-c", str(concurrency), "-P", "prefork", "-n", f"{name}@%h", "-l", "info",
+             "-c", str(concurrency), "-P", "prefork", "-n", f"{name}@%h", "-l", loglevel,
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=BASE_DIR, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
             start_new_session=True)
-        if not wait_until(lambda: b" ready." in log.read_bytes() or self.proc.poll() is not None,
-                          60, 0.1) or self.proc.poll() is not None:
+
+        def started() -> bool:
+            return b" ready." in log.read_bytes() or self.proc.poll() is not None
+
+        if (wait_ready and not wait_until(started, 60, 0.1)) or self.proc.poll() is not None:
             self.stop()
             raise RuntimeError("celery worker did not start:\n" + log.read_text()[-3000:])
 

@@ -203,7 +203,8 @@ def test_finished_delivery_is_not_sent_again(user, make_endpoint, receiver):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_same_delivery_run_twice_at_once_sends_one_request(user, make_endpoint, receiver):
+def test_same_delivery_run_twice_at_once_sends_one_request(user, make_endpoint, receiver,
+                                                           broker):
     make_endpoint(receiver.url)
     receiver.default = Reply(delay=0.5)
     delivery = _publish(user)

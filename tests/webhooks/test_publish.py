@@ -41,9 +41,27 @@ def test_publish_without_subscribers_writes_nothing(user, make_endpoint):
     assert not Event.objects.exists()
 
 
-def test_publish_rejects_unknown_events(user):
+def test_publish_rejects_unknown_events_and_incomplete_data(user):
     with pytest.raises(ValueError):
         publish_event(owner=user, event="playground.exploded", data=DATA)
+    with pytest.raises(ValueError):
+        publish_event(owner=user, event="playground.created", data={"id": 1})
+
+
+def test_beat_schedule_names_registered_tasks():
+    from django.conf import settings
+
+    from fibe_access.celery import app
+
+    app.loader.import_default_modules()
+    names = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+             if entry["task"].startswith("webhooks.")]
+    assert sorted(names) == ["webhooks.tasks.deliveries_enqueue_due",
+                             "webhooks.tasks.deliveries_purge_old",
+                             "webhooks.tasks.endpoints_disable_failing"]
+    assert all(name in app.tasks for name in names)
+    assert app.amqp.router.route({}, "webhooks.tasks.delivery_attempt")["queue"].name == \
+        "webhooks"
 
 
 @pytest.mark.parametrize("count", [1, 60])

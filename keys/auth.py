@@ -11,6 +11,7 @@ Public interface (other apps' API modules use it):
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.utils import timezone
@@ -68,15 +69,17 @@ class ApiKeyAuth(HttpBearer):
         token = token.strip()
         if not tokens.is_well_formed(token):  # before any query
             raise InvalidToken("That is not a Fibe API key.")
-        key = key_for_token_digest(tokens.digest(token))
+        digest = tokens.digest(token)
+        name = cache_name(digest)
+        count, reset, generation = ratelimit.hit(name)
+        key = _key_for(digest, generation)
         now = timezone.now()
         if key is None or not key.owner.is_active:
             raise InvalidToken()
         status = key.current_status(now)
         if status != ApiKey.Status.ACTIVE:
             raise InvalidToken(f"This API key is {status}.")
-        # Counter named by id and digest: unique even across test databases; rotation starts afresh.
-        usage = ratelimit.hit(f"{key.pk}:{key.digest[:12]}", key.effective_rate_limit)
+        usage = ratelimit.Usage(limit=key.effective_rate_limit, count=count, reset=reset)
         request.rate_limit_headers = usage.headers()
         if not usage.allowed:
             raise RateLimited(
@@ -85,6 +88,41 @@ class ApiKeyAuth(HttpBearer):
         _touch(key, now, client_ip(request))
         request.api_key = key
         return key
+
+
+def cache_name(digest: str) -> str:
+    """How the cache names a key's counters: a prefix of its digest, never the token."""
+    return digest[:24]
+
+
+# Keys recently read from the database, per process: {digest: (key, read at, generation)}.
+# A copy is used only while its generation matches the shared one (key services bump it on
+# every change, so revocation is immediate everywhere) and for at most LOCAL_TTL seconds (so
+# changes made outside the services, e.g. an account deactivated, apply within that time).
+LOCAL_TTL = 10.0
+LOCAL_MAX = 2048
+_local: dict[str, tuple[ApiKey | None, float, int]] = {}
+
+
+def _key_for(digest: str, generation: int) -> ApiKey | None:
+    if not ratelimit.shared():
+        return key_for_token_digest(digest)
+    hit = _local.get(digest)
+    if hit is not None and hit[2] == generation and time.monotonic() - hit[1] < LOCAL_TTL:
+        return hit[0]
+    key = key_for_token_digest(digest)
+    if key is not None:
+        if len(_local) >= LOCAL_MAX:
+            _local.clear()
+        _local[digest] = (key, time.monotonic(), generation)
+    return key
+
+
+def forget(digest: str) -> None:
+    """Make every process drop its cached copy of the key with ``digest`` (called by the key
+    services, now and again on commit)."""
+    _local.pop(digest, None)
+    ratelimit.generation_bump(cache_name(digest))
 
 
 def _touch(key: ApiKey, now, ip: str | None) -> None:
@@ -96,6 +134,7 @@ def _touch(key: ApiKey, now, ip: str | None) -> None:
     stale = ApiKey.objects.filter(pk=key.pk)
     (stale.filter(last_used_at__lt=cutoff) | stale.filter(last_used_at__isnull=True)).update(
         last_used_at=now, last_used_ip=ip)
+    key.last_used_at, key.last_used_ip = now, ip  # the cached copy: no write for a minute
 
 
 def require_scope(request, scope: str) -> None:

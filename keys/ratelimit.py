@@ -1,14 +1,20 @@
-"""Per-key request counting in fixed one-minute windows, kept in Django's cache (Redis in
-production and tests): one INCR per request in the steady state."""
+"""The one cache round trip an authenticated request makes: count the request against its
+key's per-minute limit (fixed one-minute windows) and read the key's generation, which key
+services bump so every process drops its cached copy of a changed key at once.
+
+Kept in Django's cache: Redis in production and tests (a pipeline, one round trip), the local
+memory cache in single-process development."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 WINDOW = 60
+GENERATION_TTL = 300  # longer than any process keeps a cached key (auth.LOCAL_TTL)
 
 
 @dataclass(frozen=True)
@@ -34,13 +40,52 @@ class Usage:
                 "X-RateLimit-Reset": str(self.reset)}
 
 
-def hit(key_name: str, limit: int, now: float | None = None) -> Usage:
-    """Count one request for the key called ``key_name`` in the current window."""
-    now = now if now is not None else time.time()
+def shared() -> bool:
+    """Is the cache shared between processes (so cached keys can be invalidated)?"""
+    return isinstance(caches["default"], RedisCache)
+
+
+def _client(backend: RedisCache):
+    client = getattr(backend, "_fibe_client", None)
+    if client is None:
+        client = backend._fibe_client = backend._cache.get_client(write=True)
+    return client
+
+
+def _names(key_name: str, now: float) -> tuple[str, str, int]:
     window = int(now // WINDOW)
-    name = f"fibe:rl:{key_name}:{window}"
+    return f"fibe:rl:{key_name}:{window}", f"fibe:gen:{key_name}", (window + 1) * WINDOW
+
+
+def hit(key_name: str, now: float | None = None) -> tuple[int, int, int]:
+    """Count one request for ``key_name``; returns (count this window, window reset time,
+    the key's generation)."""
+    now = now if now is not None else time.time()
+    counter, gen, reset = _names(key_name, now)
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        pipe = _client(backend).pipeline(transaction=False)
+        counter = backend.make_and_validate_key(counter)
+        pipe.incr(counter)
+        pipe.expire(counter, WINDOW + 5, nx=True)
+        pipe.get(backend.make_and_validate_key(gen))
+        count, _, generation = pipe.execute()
+        return count, reset, int(generation or 0)
     try:
-        count = cache.incr(name)
+        count = backend.incr(counter)
     except ValueError:  # first request of the window
-        count = 1 if cache.add(name, 1, timeout=WINDOW + 5) else cache.incr(name)
-    return Usage(limit=limit, count=count, reset=(window + 1) * WINDOW)
+        count = 1 if backend.add(counter, 1, timeout=WINDOW + 5) else backend.incr(counter)
+    return count, reset, int(backend.get(gen) or 0)
+
+
+def generation_bump(key_name: str) -> None:
+    _, gen, _ = _names(key_name, time.time())
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        pipe = _client(backend).pipeline(transaction=False)
+        gen = backend.make_and_validate_key(gen)
+        pipe.incr(gen)
+        pipe.expire(gen, GENERATION_TTL)
+        pipe.execute()
+    else:
+        backend.set(gen, int(backend.get(gen) or 0) + 1, timeout=GENERATION_TTL)

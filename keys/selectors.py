@@ -14,4 +14,7 @@ def key_get(*, owner, pk: int) -> ApiKey:
 
 def key_for_token_digest(digest: str) -> ApiKey | None:
     """The one query authentication makes: the key and its owner, by digest."""
-    return ApiKey.objects.select_related("owner").filter(digest=digest).first()
+    try:
+        return ApiKey.objects.select_related("owner").get(digest=digest)
+    except ApiKey.DoesNotExist:
+        return None

@@ -16,7 +16,7 @@ from fibe_access.accounts.models import SecurityEvent
 from fibe_access.accounts.services import security_log
 from fibe_access.resources.registry import FAMILIES
 
-from . import crypto, scopes, tokens
+from . import auth, crypto, scopes, tokens
 from .models import ApiKey
 
 Kind = SecurityEvent.Kind
@@ -72,6 +72,13 @@ def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[s
     return out
 
 
+def _forget(digest: str) -> None:
+    """Drop cached copies of a changed key in every process: now, and again once the change
+    is visible to others (a request between the two would have re-read the old row)."""
+    auth.forget(digest)
+    transaction.on_commit(lambda: auth.forget(digest))
+
+
 def _set_token(key: ApiKey) -> str:
     token = tokens.generate()
     key.digest = tokens.digest(token)
@@ -118,6 +125,7 @@ def key_rotate(*, actor: Actor, key: ApiKey) -> tuple[ApiKey, str]:
     key = _locked(key)
     if key.current_status() == ApiKey.Status.REVOKED:
         raise ValidationError({"status": "A revoked key cannot be rotated."})
+    _forget(key.digest)
     token = _set_token(key)
     key.rotated_at = timezone.now()
     key.save(update_fields=["digest", "last4", "encrypted_token", "rotated_at"])
@@ -134,6 +142,7 @@ def key_expire_now(*, actor: Actor, key: ApiKey) -> ApiKey:
         key.status = ApiKey.Status.EXPIRED
         key.expires_at = min(key.expires_at or timezone.now(), timezone.now())
         key.save(update_fields=["status", "expires_at"])
+        _forget(key.digest)
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_EXPIRED, label=key.label,
                  key_id=key.pk)
     return key
@@ -146,6 +155,7 @@ def key_delete(*, actor: Actor, key: ApiKey) -> None:
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_DELETED, label=key.label,
                  key_id=key.pk)
     key.delete()
+    _forget(key.digest)
 
 
 @transaction.atomic
@@ -169,6 +179,7 @@ def key_revoke_all_for_owner(*, owner, actor: Actor) -> int:
     ApiKey.objects.filter(pk__in=[k.pk for k in keys]).update(
         status=ApiKey.Status.REVOKED, encrypted_token="")
     for key in keys:
+        _forget(key.digest)
         security_log(actor=actor, user=owner, kind=Kind.KEY_REVOKED, label=key.label,
                      key_id=key.pk)
     return len(keys)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.resources.models import Playground, Playroom
-from keys import services, tokens
+from keys import auth, ratelimit, services, tokens
 from keys.models import ApiKey
 from tests.factories import api_key_make, resource_make
 
@@ -196,3 +196,40 @@ def test_openapi_names_each_operations_scope_and_the_bearer_scheme(client, db):
     assert "`playspecs:write`" in launch["description"]
     assert "`secrets:delete`" in schema["paths"]["/api/v1/secrets/{id}"]["delete"]["description"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_steady_state_authentication_adds_no_query(user, api_client, django_assert_num_queries):
+    # given a key that has just been used (its row read and last use recorded)
+    _, token = api_key_make(user, "playgrounds:read")
+    pg = resource_make(Playground, user)
+    client = api_client(token)
+    client.get(f"/api/v1/playgrounds/{pg.pk}")
+    # then the next requests cost only the playground's own query
+    for _ in range(3):
+        with django_assert_num_queries(1):
+            assert client.get(f"/api/v1/playgrounds/{pg.pk}").status_code == 200
+
+
+def test_cached_key_is_dropped_when_another_process_changes_it(user, api_client):
+    # given a key cached by this process
+    key, token = api_key_make(user, "playgrounds:read")
+    client = api_client(token)
+    assert client.get("/api/v1/me").status_code == 200
+    # when another process revokes it (the row changes and the shared generation moves on,
+    # while this process's copy stays in memory)
+    ApiKey.objects.filter(pk=key.pk).update(status=ApiKey.Status.REVOKED)
+    ratelimit.generation_bump(auth.cache_name(key.digest))
+    assert key.digest in auth._local
+    # then this process refuses it on the very next request
+    assert_invalid_token(client.get("/api/v1/me"))
+
+
+def test_change_made_outside_the_services_applies_within_the_local_ttl(
+        user, api_client, monkeypatch):
+    key, token = api_key_make(user, "playgrounds:read")
+    client = api_client(token)
+    assert client.get("/api/v1/me").status_code == 200
+    user.is_active = False
+    user.save()
+    monkeypatch.setattr(auth, "LOCAL_TTL", 0.0)  # as if LOCAL_TTL seconds had passed
+    assert_invalid_token(client.get("/api/v1/me"))

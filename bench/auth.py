@@ -1,0 +1,134 @@
+"""What API-key authentication costs: GET /api/v1/playgrounds/{id} with a key, against the same
+view reached without authentication, through the whole Django stack, in the same run.
+
+    .venv/bin/python bench/auth.py [--requests 3000] [--rounds 5]
+
+Uses fibe_access.settings_test (local PostgreSQL and Redis from DATABASE_URL / REDIS_URL) and
+its own throwaway database ("test_" + the configured name), created and dropped here.
+Targets: ratio >= 0.90, at most one query added by authentication, no writes in steady state.
+"""
+
+import argparse
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fibe_access.settings_test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import override_settings, setup_test_environment  # noqa: E402
+from django.urls import path  # noqa: E402
+from ninja import NinjaAPI  # noqa: E402
+from ninja.orm import create_schema  # noqa: E402
+
+from fibe_access.api import api  # noqa: E402
+from fibe_access.resources import selectors  # noqa: E402
+from fibe_access.resources.models import Playground  # noqa: E402
+from fibe_access.resources.registry import FAMILIES  # noqa: E402
+from keys.api import BASE_OUT  # noqa: E402
+
+# The baseline: the same read, the same schema, the same Django and ninja stack, no key.
+fam = FAMILIES["playgrounds"]
+BenchOut = create_schema(Playground, name="BenchPlaygroundOut",
+                         fields=[*BASE_OUT, *fam.read_only])
+open_api = NinjaAPI(urls_namespace="bench_open", docs_url=None, openapi_url=None)
+OWNER = {}
+
+
+@open_api.get("/playgrounds/{id}", response=BenchOut)
+def playground_open(request, id: int):  # noqa: A002
+    return selectors.resource_get(model=Playground, owner_id=OWNER["id"], pk=id, ids=None)
+
+
+urlpatterns = [path("api/v1/", api.urls), path("open/", open_api.urls)]
+
+
+@contextmanager
+def capture():
+    """Every SQL statement run meanwhile (the test client resets connection.queries per
+    request, so count with an execute wrapper instead)."""
+    seen: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield seen
+
+
+def measure(client: Client, url: str, n: int, **headers) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        response = client.get(url, **headers)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}: {response.content[:200]}")
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        with override_settings(ROOT_URLCONF=__name__, DEBUG=False):
+            run(args)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def run(args) -> None:
+    from tests.factories import UserFactory, api_key_make, resource_make
+
+    user = UserFactory()
+    OWNER["id"] = user.pk
+    pg = resource_make(Playground, user, status=Playground.Status.RUNNING)
+    _, token = api_key_make(user, "playgrounds:read", rate_limit_per_minute=10**9)
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    url_auth, url_open = f"/api/v1/playgrounds/{pg.pk}", f"/open/playgrounds/{pg.pk}"
+
+    # Warm up both paths (and let the key's last-used write happen now, not in the timing).
+    measure(client, url_auth, 200, **auth)
+    measure(client, url_open, 200)
+
+    with capture() as q_auth:
+        measure(client, url_auth, 100, **auth)
+    with capture() as q_open:
+        measure(client, url_open, 100)
+    writes = [sql for sql in q_auth if sql.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+
+    best_auth = best_open = 0.0
+    for _ in range(args.rounds):  # interleaved rounds, best of each, to even out noise
+        best_open = max(best_open, measure(client, url_open, args.requests))
+        best_auth = max(best_auth, measure(client, url_auth, args.requests, **auth))
+
+    ratio = best_auth / best_open
+    per_auth, per_open = len(q_auth) / 100, len(q_open) / 100
+    print(f"database: {settings.DATABASES['default']['NAME']}  cache: "
+          f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
+    print(f"unauthenticated  GET /playgrounds/{{id}}: {best_open:8.0f} req/s, "
+          f"{per_open:.2f} queries/request")
+    print(f"authenticated    GET /playgrounds/{{id}}: {best_auth:8.0f} req/s, "
+          f"{per_auth:.2f} queries/request")
+    print(f"ratio {ratio:.3f} (target >= 0.90); queries added by auth {per_auth - per_open:.2f} "
+          f"(target <= 1); writes in steady state {len(writes)} (target 0)")
+    ok = ratio >= 0.90 and per_auth - per_open <= 1 and not writes
+    print("PASS" if ok else "MISS")
+
+
+if __name__ == "__main__":
+    main()

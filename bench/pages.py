@@ -1,0 +1,186 @@
+"""What the management pages cost as an account grows: Profile → API Keys with 1, 10 and 200
+keys, and an endpoint's delivery log with 1, 10 and 5000 deliveries (2 attempts each), through
+the whole Django stack (sessions, step-up, templates), in the same run.
+
+    .venv/bin/python bench/pages.py [--requests 30]
+
+For each page and size: database queries per request and median server time. Ratios are against
+the 1- and 10-row pages of the same run. Targets: the query count does not grow with the rows
+(no query per row: 200 keys against 10, since restricted keys add one query in all to name
+their resources, and the 1-key page has none); the delivery log is paginated, so 5000
+deliveries cost within 2x of 10.
+The keys page shows every key, so its time grows with the keys; reported, with no target.
+
+Uses fibe_access.settings_test (DATABASE_URL / REDIS_URL) and its own throwaway database
+("bench_pages_" + the configured name), created and dropped here. The last line of output is
+the figures as JSON, for bench/run.py.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fibe_access.settings_test")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+KEY_SIZES = (1, 10, 200)
+DELIVERY_SIZES = (1, 10, 5000)
+
+
+@contextmanager
+def capture():
+    seen: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield seen
+
+
+def stepped_up_client(user) -> Client:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from fibe_access.accounts import stepup
+
+    device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.session
+    session[stepup.SESSION_KEY] = time.time()
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    return client
+
+
+def measure(client: Client, url: str, n: int) -> dict:
+    response = client.get(url)  # warm-up, and a check that the page is what we think
+    if response.status_code != 200:
+        raise SystemExit(f"{url} answered {response.status_code}")
+    with capture() as queries:
+        client.get(url)
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200
+    return {"queries": len(queries), "ms": 1000 * statistics.median(times),
+            "bytes": len(response.content)}
+
+
+def keys_owner(n: int):
+    from fibe_access.resources.models import Playground
+    from tests.factories import UserFactory, api_key_make, resource_make
+
+    user = UserFactory()
+    pgs = [resource_make(Playground, user).pk for _ in range(3)]
+    for i in range(n):  # a mix: plain, restricted, expiring, agent
+        api_key_make(user, "playgrounds:read", "playspecs:manage", "launch:write",
+                     label=f"key {i}", restrictions={"playgrounds": pgs[: 1 + i % 3]}
+                     if i % 2 else None, is_agent=i % 5 == 0)
+    return user
+
+
+def endpoint_with(n: int):
+    from django.utils import timezone
+
+    from tests.factories import UserFactory
+    from webhooks.models import Attempt, Delivery, Event, WebhookEndpoint
+    from webhooks.publish import serialise
+
+    user = UserFactory()
+    endpoint = WebhookEndpoint.objects.create(owner=user, url="https://hooks.example.com/in",
+                                              events=["playground.created"], secret="s")  # noqa: S106
+    now = timezone.now()
+    events = Event.objects.bulk_create([
+        Event(type="playground.created", owner=user, body=serialise(
+            event="playground.created", data={"id": i, "name": f"pg {i}", "status": "running"},
+            at=now)) for i in range(n)])
+    statuses = [Delivery.Status.SUCCEEDED, Delivery.Status.FAILED, Delivery.Status.RETRYING]
+    deliveries = Delivery.objects.bulk_create([
+        Delivery(event=e, endpoint=endpoint, status=statuses[i % 3], attempt_count=2)
+        for i, e in enumerate(events)])
+    Attempt.objects.bulk_create([
+        Attempt(delivery=d, number=k, trigger="scheduled", request_url=endpoint.url,
+                request_headers={"webhook-id": str(d.uid)}, request_body=b"{}",
+                response_status=500 if k == 1 else 200, response_body="ok", duration_ms=12,
+                failure_reason="Receiver answered HTTP 500." if k == 1 else "")
+        for d in deliveries for k in (1, 2)], batch_size=2000)
+    return user, endpoint
+
+
+def run(args) -> dict:
+    rows = {}
+    for n in KEY_SIZES:
+        user = keys_owner(n)
+        rows[f"keys:{n}"] = measure(stepped_up_client(user), "/profile/api-keys/", args.requests)
+    for n in DELIVERY_SIZES:
+        user, endpoint = endpoint_with(n)
+        rows[f"log:{n}"] = measure(stepped_up_client(user), f"/profile/webhooks/{endpoint.pk}/",
+                                   args.requests)
+    return rows
+
+
+def report(rows: dict) -> dict:
+    print(f"{'page':<28}{'rows':>6}{'queries':>9}{'median ms':>11}{'KiB':>8}")
+    for name, row in rows.items():
+        page, n = name.split(":")
+        label = "Profile → API Keys" if page == "keys" else "webhook delivery log"
+        print(f"{label:<28}{n:>6}{row['queries']:>9}{row['ms']:>11.1f}"
+              f"{row['bytes'] / 1024:>8.0f}")
+    k1, k10, k200 = (rows[f"keys:{n}"] for n in KEY_SIZES)
+    l1, l10, l5000 = (rows[f"log:{n}"] for n in DELIVERY_SIZES)
+    figures = {
+        "keys_queries_200_minus_1": k200["queries"] - k1["queries"],
+        "keys_queries_200_minus_10": k200["queries"] - k10["queries"],
+        "keys_time_200_over_1": k200["ms"] / k1["ms"],
+        "keys_time_200_over_10": k200["ms"] / k10["ms"],
+        "log_queries_5000_minus_1": l5000["queries"] - l1["queries"],
+        "log_time_5000_over_1": l5000["ms"] / l1["ms"],
+        "log_time_5000_over_10": l5000["ms"] / l10["ms"],
+    }
+    print(f"keys page: 200 keys / 1 key time x{figures['keys_time_200_over_1']:.2f}, / 10 keys "
+          f"x{figures['keys_time_200_over_10']:.2f}; queries added over 10 keys "
+          f"{figures['keys_queries_200_minus_10']} (target 0), over 1 unrestricted key "
+          f"{figures['keys_queries_200_minus_1']}")
+    print(f"delivery log: 5000 / 1 time x{figures['log_time_5000_over_1']:.2f}, / 10 "
+          f"x{figures['log_time_5000_over_10']:.2f} (target <= 2); queries added "
+          f"{figures['log_queries_5000_minus_1']} (target 0)")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+    setup_test_environment()
+    db = settings.DATABASES["default"]
+    # Never the name pytest-django uses ("test_…"): a test run may be going on beside us.
+    db.setdefault("TEST", {})["NAME"] = "bench_pages_" + db["NAME"]
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        figures = report(run(args))
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+    print("BENCH-JSON " + json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -109,6 +109,7 @@ def main() -> None:
     from tests.webhooks.servers import RedisServer, Worker
 
     tmp = Path(tempfile.mkdtemp(prefix="fibe-bench-"))
+    print(f"logs in {tmp}")
     database_url = os.environ.setdefault("DATABASE_URL",
                                          "postgres://postgres@127.0.0.1:5432/fibe_bench")
     ensure_database(database_url)
@@ -175,7 +176,8 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
     publish_rate = EVENTS / (time.monotonic() - started)
     env = {**os.environ, "DATABASE_CONN_MAX_AGE": "600"}
     procs.append(Worker(env=env, log=tmp / "worker.log", name="bench", concurrency=2,
-                        loglevel="warning", wait_ready=False))
+                        loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "warning"),
+                        wait_ready=False))
     got = wait_receipts(log_path, EVENTS, 600)
     times = sorted(at for _, at in got)
     ours = (EVENTS - 1) / (times[-1] - times[0])

@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -62,10 +62,24 @@ def parse_retry_after(value: str | None) -> timedelta | None:
     return max(when - timezone.now(), timedelta(0))
 
 
+def _relaxed_commit() -> None:
+    """Let this transaction commit without waiting for the WAL flush (PostgreSQL).
+
+    Safe for the delivery bookkeeping only: the change is visible to other transactions at
+    once (so the in-flight mark still stops a second sender), and a database crash can lose at
+    most the last few hundred milliseconds of marks and attempt rows, which means a delivery
+    sent again (webhooks are at-least-once), never one lost: the outbox rows written at publish
+    keep the caller's full durability. Saves two fsyncs per attempt."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def _claim(delivery_id: int) -> Delivery | None:
     """Lock the row, check it still needs sending, and mark it in flight (committed at once)."""
     now = timezone.now()
     with transaction.atomic():
+        _relaxed_commit()
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("event", "endpoint")
@@ -110,6 +124,7 @@ def delivery_attempt(*, delivery_id: int) -> Attempt | None:
 def _record(delivery: Delivery, trigger: str, headers: dict, body: bytes,
             response: transport.Response) -> Attempt | None:
     now = timezone.now()
+    _relaxed_commit()
     endpoint = delivery.endpoint
     next_at = None
     if response.ok:

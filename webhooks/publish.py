@@ -7,7 +7,7 @@ import json
 from datetime import UTC
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .events import BY_NAME
@@ -48,13 +48,32 @@ def publish_event(*, owner, event: str, data: dict) -> Event | None:
     with transaction.atomic(savepoint=False):
         record = Event.objects.create(type=event, owner=owner, created_at=now,
                                       body=serialise(event=event, data=data, at=now))
-        deliveries = Delivery.objects.bulk_create([
-            Delivery(event=record, endpoint_id=pk, next_attempt_at=now, enqueued_at=now)
-            for pk in endpoint_ids
-        ])
-        ids = [d.pk for d in deliveries]
+        if connection.vendor == "postgresql" and len(endpoint_ids) > FANOUT_INLINE:
+            ids = _insert_deliveries_pg(record.pk, endpoint_ids, now)
+        else:
+            ids = [d.pk for d in Delivery.objects.bulk_create([
+                Delivery(event=record, endpoint_id=pk, next_attempt_at=now, enqueued_at=now)
+                for pk in endpoint_ids
+            ])]
         enqueue_on_commit(ids)
     return record
+
+
+def _insert_deliveries_pg(event_id: int, endpoint_ids: list[int], now) -> list[int]:
+    """Large fan-outs: one INSERT … SELECT over an array parameter, so neither Python nor the
+    driver handles a row (and eleven parameters) per endpoint."""
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (uid, event_id, endpoint_id, status, next_trigger,"  # noqa: S608
+            " attempt_count, next_attempt_at, enqueued_at, in_flight_since, is_test,"
+            " created_at, updated_at)"
+            " SELECT gen_random_uuid(), %s, endpoint_id, %s, %s, 0, %s, %s, NULL, false, %s, %s"
+            " FROM unnest(%s::bigint[]) AS endpoint_id RETURNING id",
+            [event_id, Delivery.Status.PENDING, Delivery.Trigger.SCHEDULED, now, now, now, now,
+             endpoint_ids],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def enqueue_on_commit(delivery_ids: list[int]) -> None:

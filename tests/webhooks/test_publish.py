@@ -73,7 +73,12 @@ def test_publish_query_count_is_constant(user, make_endpoint, count,
     with transaction.atomic(), django_assert_num_queries(3):
         publish_event(owner=user, event="playground.stopped", data=DATA)
 
-    assert Delivery.objects.count() == count
+    deliveries = Delivery.objects.all()
+    assert len(deliveries) == count
+    assert len({d.uid for d in deliveries}) == count
+    assert {(d.status, d.next_trigger, d.attempt_count, d.is_test) for d in deliveries} == {
+        ("pending", "scheduled", 0, False)}
+    assert all(d.next_attempt_at is not None for d in deliveries)
 
 
 def test_rolled_back_publish_leaves_nothing_and_enqueues_nothing(

@@ -184,6 +184,10 @@ CELERY_BEAT_SCHEDULE = {
 STEP_UP_WINDOW = timedelta(seconds=env.int("STEP_UP_WINDOW", default=600))
 PLAYGROUND_EXPIRY_NOTICE = timedelta(seconds=env.int("PLAYGROUND_EXPIRY_NOTICE", default=3600))
 API_KEY_RATE_LIMIT_PER_MINUTE = env.int("API_KEY_RATE_LIMIT_PER_MINUTE", default=600)
+# How long a process may reuse a key it read, while Redis says the key has not changed (key
+# services signal every change through Redis, so every process sharing REDIS_URL refuses a
+# revoked key from its commit on). 0 reads the key from the database on every request.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=10.0)
 # 32 bytes, urlsafe base64, for AES-GCM encryption of agent keys. Derived from SECRET_KEY when
 # unset so development works; production should set its own and keep it apart from SECRET_KEY.
 API_KEY_ENCRYPTION_KEY = env.str("API_KEY_ENCRYPTION_KEY", default="")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from ninja.security import HttpBearer
 
@@ -96,19 +97,22 @@ def cache_name(digest: str) -> str:
 
 
 # Keys recently read from the database, per process: {digest: (key, read at, generation)}.
-# A copy is used only while its generation matches the shared one (key services bump it on
-# every change, so revocation is immediate everywhere) and for at most LOCAL_TTL seconds (so
-# changes made outside the services, e.g. an account deactivated, apply within that time).
-LOCAL_TTL = 10.0
+# A copy is used only while the shared generation (in Redis, read in the same round trip as
+# the rate counter) still matches and no change is being committed: key services flag a
+# change before it commits and move the generation on after, so a revoked, expired, rotated
+# or deleted key fails everywhere from its commit on. Changes made outside the services
+# (e.g. an account deactivated in the admin) apply within settings.API_KEY_CACHE_SECONDS.
 LOCAL_MAX = 2048
-_local: dict[str, tuple[ApiKey | None, float, int]] = {}
+_local: dict[str, tuple[ApiKey, float, int]] = {}
 
 
-def _key_for(digest: str, generation: int) -> ApiKey | None:
-    if not ratelimit.shared():
+def _key_for(digest: str, generation: int | None) -> ApiKey | None:
+    ttl = min(settings.API_KEY_CACHE_SECONDS, ratelimit.GENERATION_TTL / 2)
+    if generation is None or ttl <= 0:  # no shared cache or a change in flight: ask the DB
+        _local.pop(digest, None)
         return key_for_token_digest(digest)
     hit = _local.get(digest)
-    if hit is not None and hit[2] == generation and time.monotonic() - hit[1] < LOCAL_TTL:
+    if hit is not None and hit[2] == generation and time.monotonic() - hit[1] < ttl:
         return hit[0]
     key = key_for_token_digest(digest)
     if key is not None:
@@ -118,11 +122,16 @@ def _key_for(digest: str, generation: int) -> ApiKey | None:
     return key
 
 
-def forget(digest: str) -> None:
-    """Make every process drop its cached copy of the key with ``digest`` (called by the key
-    services, now and again on commit)."""
+def change_begin(digest: str) -> None:
+    """Called by key services inside their transaction, before changing a key."""
     _local.pop(digest, None)
-    ratelimit.generation_bump(cache_name(digest))
+    ratelimit.change_begin(cache_name(digest))
+
+
+def change_done(digest: str) -> None:
+    """Called by key services once the change has committed."""
+    _local.pop(digest, None)
+    ratelimit.change_done(cache_name(digest))
 
 
 def _touch(key: ApiKey, now, ip: str | None) -> None:

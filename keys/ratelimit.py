@@ -7,14 +7,17 @@ memory cache in single-process development."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
 
+log = logging.getLogger(__name__)
 WINDOW = 60
-GENERATION_TTL = 300  # longer than any process keeps a cached key (auth.LOCAL_TTL)
+GENERATION_TTL = 300  # longer than any process keeps a cached key (API_KEY_CACHE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -52,40 +55,62 @@ def _client(backend: RedisCache):
     return client
 
 
-def _names(key_name: str, now: float) -> tuple[str, str, int]:
+def _names(key_name: str, now: float) -> tuple[str, str, str, int]:
     window = int(now // WINDOW)
-    return f"fibe:rl:{key_name}:{window}", f"fibe:gen:{key_name}", (window + 1) * WINDOW
+    return (f"fibe:rl:{key_name}:{window}", f"fibe:gen:{key_name}", f"fibe:chg:{key_name}",
+            (window + 1) * WINDOW)
 
 
-def hit(key_name: str, now: float | None = None) -> tuple[int, int, int]:
+def hit(key_name: str, now: float | None = None) -> tuple[int, int, int | None]:
     """Count one request for ``key_name``; returns (count this window, window reset time,
-    the key's generation)."""
+    the key's generation — None while a change to the key is being committed)."""
     now = now if now is not None else time.time()
-    counter, gen, reset = _names(key_name, now)
+    counter, gen, changing, reset = _names(key_name, now)
     backend = caches["default"]
     if isinstance(backend, RedisCache):
+        mk = backend.make_and_validate_key
         pipe = _client(backend).pipeline(transaction=False)
-        counter = backend.make_and_validate_key(counter)
-        pipe.incr(counter)
-        pipe.expire(counter, WINDOW + 5, nx=True)
-        pipe.get(backend.make_and_validate_key(gen))
-        count, _, generation = pipe.execute()
-        return count, reset, int(generation or 0)
+        pipe.incr(mk(counter))
+        pipe.expire(mk(counter), WINDOW + 5, nx=True)
+        pipe.get(mk(gen))
+        pipe.exists(mk(changing))
+        try:
+            count, _, generation, pending = pipe.execute()
+        except RedisError as exc:
+            # Redis down: serve without counting (fail open) and read keys from the database.
+            log.warning("rate limiting unavailable: %s", type(exc).__name__)
+            return 0, reset, None
+        return count, reset, None if pending else int(generation or 0)
     try:
         count = backend.incr(counter)
     except ValueError:  # first request of the window
         count = 1 if backend.add(counter, 1, timeout=WINDOW + 5) else backend.incr(counter)
-    return count, reset, int(backend.get(gen) or 0)
+    return count, reset, None
 
 
-def generation_bump(key_name: str) -> None:
-    _, gen, _ = _names(key_name, time.time())
+def change_begin(key_name: str) -> None:
+    """A change to the key is under way: until ``change_done``, nobody trusts a cached copy
+    (the flag expires by itself if the change is rolled back)."""
+    _, _, changing, _ = _names(key_name, time.time())
     backend = caches["default"]
     if isinstance(backend, RedisCache):
+        try:
+            _client(backend).set(backend.make_and_validate_key(changing), 1, ex=WINDOW)
+        except RedisError as exc:  # every process then reads keys from the database anyway
+            log.warning("could not flag a key change: %s", type(exc).__name__)
+
+
+def change_done(key_name: str) -> None:
+    """The change is committed: move the generation on so cached copies are re-read."""
+    _, gen, changing, _ = _names(key_name, time.time())
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        mk = backend.make_and_validate_key
         pipe = _client(backend).pipeline(transaction=False)
-        gen = backend.make_and_validate_key(gen)
-        pipe.incr(gen)
-        pipe.expire(gen, GENERATION_TTL)
-        pipe.execute()
-    else:
-        backend.set(gen, int(backend.get(gen) or 0) + 1, timeout=GENERATION_TTL)
+        pipe.incr(mk(gen))
+        pipe.expire(mk(gen), GENERATION_TTL)
+        pipe.delete(mk(changing))
+        try:
+            pipe.execute()
+        except RedisError as exc:
+            log.warning("could not publish a key change: %s", type(exc).__name__)

@@ -73,10 +73,10 @@ def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[s
 
 
 def _forget(digest: str) -> None:
-    """Drop cached copies of a changed key in every process: now, and again once the change
-    is visible to others (a request between the two would have re-read the old row)."""
-    auth.forget(digest)
-    transaction.on_commit(lambda: auth.forget(digest))
+    """Stop every process trusting its cached copy of this key from now until the change
+    commits, then make them re-read it (see keys.auth)."""
+    auth.change_begin(digest)
+    transaction.on_commit(lambda: auth.change_done(digest))
 
 
 def _set_token(key: ApiKey) -> str:
@@ -194,6 +194,7 @@ def key_revoke(*, actor: Actor, key: ApiKey) -> ApiKey:
         key.status = ApiKey.Status.REVOKED
         key.encrypted_token = ""
         key.save(update_fields=["status", "encrypted_token"])
+        _forget(key.digest)
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_REVOKED, label=key.label,
                  key_id=key.pk)
     return key

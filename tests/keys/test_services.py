@@ -152,6 +152,19 @@ def test_configured_encryption_key_is_used(web_actor, user, settings):
         services.key_reveal(actor=web_actor, key=key)
 
 
+def test_revoke_stops_one_key_for_good_and_logs(web_actor, user, api_client):
+    key, token = create(web_actor, user, "playgrounds:read", is_agent=True)
+    assert api_client(token).get("/api/v1/me").status_code == 200
+    services.key_revoke(actor=web_actor, key=key)
+    services.key_revoke(actor=web_actor, key=key)
+    key.refresh_from_db()
+    assert key.status == ApiKey.Status.REVOKED and key.encrypted_token == ""
+    assert api_client(token).get("/api/v1/me").status_code == 401
+    assert Kind.KEY_REVOKED in log_kinds(user)
+    with pytest.raises(ValidationError):
+        services.key_rotate(actor=web_actor, key=key)
+
+
 def test_revoke_all_revokes_every_key_of_the_owner_only(web_actor, user, other_user):
     mine = [create(web_actor, user, "playgrounds:read", is_agent=True)[0] for _ in range(3)]
     theirs, _ = create(Actor(user=None, source=Source.CLI), other_user, "playgrounds:read")

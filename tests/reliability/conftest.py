@@ -35,7 +35,7 @@ def server_env(redis_url: str, **extra) -> dict:
 class AppServer:
     """The project under gunicorn (gthread) on a free loopback port, in its own process group."""
 
-    def __init__(self, *, env: dict, log: Path, workers: int = 2, threads: int = 16):
+    def __init__(self, *, env: dict, log: Path, workers: int = 2, threads: int = 8):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -85,9 +85,12 @@ def private_redis(tmp_path_factory):
 
 
 @pytest.fixture
-def app_server(transactional_db, private_redis, tmp_path):
+def app_server(transactional_db, private_redis, tmp_path, settings):
     """Factory: start the project under gunicorn against the test database and private Redis.
-    Servers stop before the test database is flushed."""
+    This process shares that Redis as its cache, as every process of a deployment does (key
+    services publish key changes there). Servers stop before the test database is flushed."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": private_redis.url}}
     servers = []
 
     def start(**extra_env) -> AppServer:

@@ -1,5 +1,5 @@
 """The API under load from 50 concurrent clients against a real server (gunicorn, 2 workers ×
-16 threads, on loopback) with committed data, and keys changed while requests are in flight.
+8 threads, on loopback) with committed data, and keys changed while requests are in flight.
 
 Figures are printed (run with ``-s``) and asserted; nothing here is timed."""
 

@@ -142,7 +142,7 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
     from django.test.utils import CaptureQueriesContext
 
     from fibe_access.accounts.models import User
-    from webhooks.models import Event, WebhookEndpoint
+    from webhooks.models import WebhookEndpoint
     from webhooks.publish import publish_event
 
     log_path, port_file = tmp / "receipts.log", tmp / "port"
@@ -154,10 +154,9 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port_file.read_text()}/hook"
 
-    Event.objects.all().delete()
-    WebhookEndpoint.objects.all().delete()
-    User.objects.filter(email__startswith="bench-").delete()
-    owner = User.objects.create(email="bench-one@example.com")
+    # Rows of this run only (others may bench against the same database at the same time).
+    tag = f"bench-{os.getpid()}-{int(time.time())}"
+    owner = User.objects.create(email=f"{tag}-one@example.com")
     WebhookEndpoint.objects.create(owner=owner, url=url, events=["playground.created"],
                                    secret=SECRET)
 
@@ -202,7 +201,7 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
     base += EVENTS
 
     # 3. Fan-out: one event to 500 endpoints.
-    fan_owner = User.objects.create(email="bench-fan@example.com")
+    fan_owner = User.objects.create(email=f"{tag}-fan@example.com")
     WebhookEndpoint.objects.bulk_create([
         WebhookEndpoint(owner=fan_owner, url=f"{url}/{i}", events=["playground.created"],
                         secret=SECRET) for i in range(FANOUT)])
@@ -215,6 +214,8 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
         committed = time.monotonic()
     got = wait_receipts(log_path, base + FANOUT, 300)[base:]
     fan_all = max(at for _, at in got) - started
+
+    User.objects.filter(email__startswith=tag).delete()  # cascades to endpoints and logs
 
     print(f"drain   {EVENTS} queued events → 1 endpoint, worker -c 2: {ours:7.0f} deliveries/s "
           f"(publishing them ran at {publish_rate:.0f} events/s in one process)")

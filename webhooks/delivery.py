@@ -124,10 +124,10 @@ def delivery_attempt(*, delivery_id: int) -> Attempt | None:
 def _record(delivery: Delivery, trigger: str, headers: dict, body: bytes,
             response: transport.Response) -> Attempt | None:
     now = timezone.now()
-    _relaxed_commit()
     endpoint = delivery.endpoint
     next_at = None
     if response.ok:
+        _relaxed_commit()  # failures (which may disable and audit) keep full durability
         status = Delivery.Status.SUCCEEDED
         if endpoint.failing_since is not None:  # as read at claim time; rarely set
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)

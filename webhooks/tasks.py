@@ -3,7 +3,10 @@
 from celery import shared_task
 
 
-@shared_task(acks_late=True, ignore_result=True)
+# A receiver that dribbles its response could hold a worker past the per-read timeouts: the
+# hard limit ends the child; the beat scan re-enqueues the delivery once WEBHOOKS_STUCK_AFTER
+# (longer than this limit) has passed, so the two never overlap.
+@shared_task(acks_late=True, ignore_result=True, time_limit=90)
 def delivery_attempt(delivery_id: int) -> None:
     from .delivery import delivery_attempt as attempt
 

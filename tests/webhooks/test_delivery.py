@@ -106,14 +106,15 @@ def test_retry_schedule_and_retry_after_bounds():
 
 def test_retry_after_header_is_honoured(user, make_endpoint, receiver):
     make_endpoint(receiver.url)
-    receiver.reply(Reply(status=429, headers={"Retry-After": "9"}))
+    # 7 s lies within [1x, 2x] of the first scheduled delay (5 s ± 20 %), so it is used as is.
+    receiver.reply(Reply(status=429, headers={"Retry-After": "7"}))
     delivery = _publish(user)
 
     attempt = engine.delivery_attempt(delivery_id=delivery.pk)
 
     delivery.refresh_from_db()
     wait = delivery.next_attempt_at - attempt.created_at
-    assert timedelta(seconds=8.5) < wait < timedelta(seconds=12.5)
+    assert timedelta(seconds=6.9) < wait < timedelta(seconds=7.5)
 
 
 def test_read_timeout_is_a_clear_failure(user, make_endpoint, receiver, settings):

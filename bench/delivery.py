@@ -77,15 +77,35 @@ def wait_receipts(log_path: Path, count: int, timeout: float) -> list[tuple[int,
     raise SystemExit(f"only {len(receipts(log_path))} of {count} receipts in {timeout} s")
 
 
-def baseline_worker(args) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its live children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    total = 0.0
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def baseline_worker(args) -> float:
     import requests
 
+    started = time.process_time()
     url, seqs = args
     with requests.Session() as session:
         for seq in seqs:
             body = b'{"event":"playground.created","data":{"id":%d}}' % seq
             session.post(url, data=body, headers={"Content-Type": "application/json"},
                          timeout=(5, 15), allow_redirects=False).close()
+    return time.process_time() - started
 
 
 def pct(values: list[float], p: float) -> float:
@@ -174,10 +194,14 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
         publish(seq)
     publish_rate = EVENTS / (time.monotonic() - started)
     env = {**os.environ, "DATABASE_CONN_MAX_AGE": "600"}
-    procs.append(Worker(env=env, log=tmp / "worker.log", name="bench", concurrency=2,
-                        loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "warning"),
-                        wait_ready=False))
+    worker = Worker(env=env, log=tmp / "worker.log", name="bench", concurrency=2,
+                    loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "warning"),
+                    wait_ready=False)
+    procs.append(worker)
+    wait_receipts(log_path, 1, 120)
+    cpu_before = cpu_seconds(worker.proc.pid)
     got = wait_receipts(log_path, EVENTS, 600)
+    worker_cpu_ms = 1000 * (cpu_seconds(worker.proc.pid) - cpu_before) / (EVENTS - 1)
     times = sorted(at for _, at in got)
     ours = (EVENTS - 1) / (times[-1] - times[0])
     base = len(got)
@@ -195,8 +219,9 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
     seqs = list(range(30_000, 30_000 + EVENTS))
     started = time.monotonic()
     with Pool(2) as pool:
-        pool.map(baseline_worker, [(url, seqs[0::2]), (url, seqs[1::2])])
+        raw_cpu = pool.map(baseline_worker, [(url, seqs[0::2]), (url, seqs[1::2])])
     raw = EVENTS / (time.monotonic() - started)
+    raw_cpu_ms = 1000 * sum(raw_cpu) / EVENTS
     wait_receipts(log_path, base + EVENTS, 60)
     base += EVENTS
 
@@ -220,6 +245,8 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
     print(f"drain   {EVENTS} queued events → 1 endpoint, worker -c 2: {ours:7.0f} deliveries/s "
           f"(publishing them ran at {publish_rate:.0f} events/s in one process)")
     print(f"raw     requests.Session loop, 2 processes: {raw:7.0f} POST/s")
+    print(f"cpu     worker (main + pool) {worker_cpu_ms:.1f} ms per delivery, raw loop "
+          f"{raw_cpu_ms:.1f} ms per POST (PostgreSQL and Redis not counted)")
     print(f"ratio   ours / raw = {ours / raw:.2f}")
     print(f"paced   {PACED} events at {1 / PACE:.0f}/s: publish→receipt p50 "
           f"{pct(paced_lat, 50):.1f} ms  p99 {pct(paced_lat, 99):.1f} ms  "

@@ -101,13 +101,17 @@ _sessions: dict[bool, HTTPSession] = {}
 def _session(allow_loopback: bool) -> HTTPSession:
     # One pooled session per worker process: keep-alive to busy receivers.
     if allow_loopback not in _sessions:
-        _sessions[allow_loopback] = HTTPSession(Config(
+        session = HTTPSession(Config(
             ip_filter_enable=True,
             ip_filter_allow_loopback_ips=allow_loopback,
             never_redirect=True,
             default_timeout=(5, 15),
             user_agent_override="Fibe-Webhooks/1",
         ))
+        # No proxies or .netrc from the environment: the guard connects to the vetted IP
+        # itself (and reading the environment on every request costs more than the request).
+        session.trust_env = False
+        _sessions[allow_loopback] = session
     return _sessions[allow_loopback]
 
 

@@ -55,6 +55,22 @@ def _client(backend: RedisCache):
     return client
 
 
+# One command, one reply: count the request, start the window's expiry, read the key's
+# generation and whether a change to it is in flight.
+HIT_LUA = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('GET', KEYS[2]) or false, redis.call('EXISTS', KEYS[3])}
+"""
+
+
+def _hit_script(backend: RedisCache):
+    script = getattr(backend, "_fibe_hit_script", None)
+    if script is None:
+        script = backend._fibe_hit_script = _client(backend).register_script(HIT_LUA)
+    return script
+
+
 def _names(key_name: str, now: float) -> tuple[str, str, str, int]:
     window = int(now // WINDOW)
     return (f"fibe:rl:{key_name}:{window}", f"fibe:gen:{key_name}", f"fibe:chg:{key_name}",
@@ -69,13 +85,9 @@ def hit(key_name: str, now: float | None = None) -> tuple[int, int, int | None]:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         mk = backend.make_and_validate_key
-        pipe = _client(backend).pipeline(transaction=False)
-        pipe.incr(mk(counter))
-        pipe.expire(mk(counter), WINDOW + 5, nx=True)
-        pipe.get(mk(gen))
-        pipe.exists(mk(changing))
         try:
-            count, _, generation, pending = pipe.execute()
+            count, generation, pending = _hit_script(backend)(
+                keys=[mk(counter), mk(gen), mk(changing)], args=[WINDOW + 5])
         except RedisError as exc:
             # Redis down: serve without counting (fail open) and read keys from the database.
             log.warning("rate limiting unavailable: %s", type(exc).__name__)

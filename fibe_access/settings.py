@@ -160,6 +160,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Celery's Django fix-up otherwise closes the database connection before and after every task
+# (a new PostgreSQL connection per webhook attempt); webhooks.tasks calls Django's
+# close_old_connections around each task instead, which honours CONN_MAX_AGE and drops
+# broken connections.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_ROUTES = {"webhooks.tasks.*": {"queue": "webhooks"}}
 CELERY_BEAT_SCHEDULE = {
     "playgrounds-mark-expiring": {

@@ -5,6 +5,7 @@ Every operation declares the scope it needs (and so the family whose restriction
 
 
 from dataclasses import dataclass
+from functools import wraps
 
 from ninja import Query, Router, Schema
 from ninja.orm import create_schema
@@ -68,7 +69,8 @@ ERRORS = {401: Error, 403: Error, 404: Error, 422: Error, 429: Error}
 
 def _declare(router: Router, method: str, path: str, scope: str, *, prefix: str, ok: int,
              response, summary: str):
-    """Register an operation, naming its scope in the OpenAPI description."""
+    """Register an operation that requires ``scope``: checked before the view runs, and named
+    in the OpenAPI description and in OPERATIONS."""
     family = scopes.requirement_family(scope)
     also = scopes.ALSO_SATISFIED_BY.get(scope)
     needs = f"Requires scope `{scope}`" + (f" (or `{'`, `'.join(sorted(also))}`)" if also else "")
@@ -76,8 +78,19 @@ def _declare(router: Router, method: str, path: str, scope: str, *, prefix: str,
         needs += f"; honours restrictions on `{family}`"
     OPERATIONS.append(Operation(method, prefix + path, scope, family, ok))
     op_id = (method.lower() + prefix + path).replace("/", "_").replace("{id}", "by_id")
-    return router.api_operation([method], path, response={ok: response, **ERRORS},
-                                summary=summary, description=needs + ".", operation_id=op_id)
+    register = router.api_operation([method], path, response={ok: response, **ERRORS},
+                                    summary=summary, description=needs + ".",
+                                    operation_id=op_id)
+
+    def decorator(func):
+        @wraps(func)
+        def view(request, *args, **kwargs):
+            require_scope(request, scope)
+            return func(request, *args, **kwargs)
+
+        return register(view)
+
+    return decorator
 
 
 def _family_router(fam: Family) -> Router:
@@ -101,7 +114,6 @@ def _family_router(fam: Family) -> Router:
     @_declare(router, "GET", "", f"{name}:read", prefix=prefix, ok=200, response=Page,
               summary=f"List {model._meta.verbose_name_plural}, newest first")
     def list_(request, page: Query[PageIn]):
-        require_scope(request, f"{name}:read")
         qs = selectors.resource_list(model=model, owner_id=request.api_key.owner_id,
                                      ids=restricted_ids(request, name))
         items = list(qs[page.offset:page.offset + page.limit])
@@ -110,7 +122,6 @@ def _family_router(fam: Family) -> Router:
     @_declare(router, "POST", "", f"{name}:write", prefix=prefix, ok=201, response=Out,
               summary=f"Create a {single}")
     def create(request, payload: In):
-        require_scope(request, f"{name}:write")
         if restricted_ids(request, name) is not None:
             raise ScopeDenied(f"This API key is restricted to listed {name} and cannot create "
                               f"new ones.")
@@ -121,13 +132,11 @@ def _family_router(fam: Family) -> Router:
     @_declare(router, "GET", "/{id}", f"{name}:read", prefix=prefix, ok=200, response=Out,
               summary=f"Get a {single}")
     def retrieve(request, id: int):  # noqa: A002
-        require_scope(request, f"{name}:read")
         return get(request, id)
 
     @_declare(router, "PATCH", "/{id}", f"{name}:write", prefix=prefix, ok=200, response=Out,
               summary=f"Update a {single}")
     def update(request, id: int, payload: Patch):  # noqa: A002
-        require_scope(request, f"{name}:write")
         return services.resource_update(actor=actor_for(request), obj=get(request, id),
                                         **payload.dict(exclude_unset=True))
 
@@ -135,7 +144,6 @@ def _family_router(fam: Family) -> Router:
               response=None, summary=f"Delete a {single}" if model is not Playground
               else "Destroy a playground (its record stays, status destroyed)")
     def delete(request, id: int):  # noqa: A002
-        require_scope(request, f"{name}:delete")
         services.resource_delete(actor=actor_for(request), obj=get(request, id))
         return Status(204, None)
 
@@ -146,7 +154,6 @@ def _family_router(fam: Family) -> Router:
         @_declare(router, "POST", "/{id}/launch", "launch:write", prefix=prefix, ok=201,
                   response=PgOut, summary="Launch a playspec into a new playground")
         def launch(request, id: int, payload: LaunchIn):  # noqa: A002
-            require_scope(request, "launch:write")
             return Status(201, services.playspec_launch(actor=actor_for(request),
                                                  playspec=get(request, id), **payload.dict()))
 
@@ -157,7 +164,6 @@ def _family_router(fam: Family) -> Router:
         @_declare(router, "POST", "/{id}/extend", "playgrounds:write", prefix=prefix, ok=200,
                   response=Out, summary="Extend a playground's expiry")
         def extend(request, id: int, payload: ExtendIn):  # noqa: A002
-            require_scope(request, "playgrounds:write")
             return services.playground_extend(actor=actor_for(request),
                                               playground=get(request, id),
                                               expires_at=payload.expires_at)
@@ -170,7 +176,6 @@ def _playground_action(router, action, get, Out, prefix):  # noqa: N803
     @_declare(router, "POST", f"/{{id}}/{action}", "playgrounds:write", prefix=prefix, ok=200,
               response=Out, summary=f"{action.capitalize()} a playground")
     def run(request, id: int):  # noqa: A002
-        require_scope(request, "playgrounds:write")
         return service(actor=actor_for(request), playground=get(request, id))
 
     run.__name__ = f"playground_{action}"

@@ -39,12 +39,19 @@ def _announce(obj: Resource, event: str | None, *, status: str | None = None) ->
         publish_event(owner=obj.owner, event=event, data=data)
 
 
-def _refuse_nul(obj: Resource) -> None:
-    # PostgreSQL cannot store NUL in text; refuse it as bad input rather than fail on save.
+def _refuse_unstorable(obj: Resource) -> None:
+    # PostgreSQL stores neither NUL in text nor NaN/Infinity in jsonb: refuse them as bad
+    # input rather than fail on save.
     for field in obj._meta.concrete_fields:
         value = getattr(obj, field.attname)
-        if (isinstance(value, str) and "\x00" in value) or (
-                isinstance(value, dict | list) and "\\u0000" in json.dumps(value)):
+        if isinstance(value, dict | list):
+            try:
+                value = json.dumps(value, allow_nan=False)
+            except ValueError:
+                raise ValidationError({field.name: "NaN and Infinity are not JSON."}) from None
+            if "\\u0000" in value:
+                raise ValidationError({field.name: "Null characters are not allowed."})
+        elif isinstance(value, str) and "\x00" in value:
             raise ValidationError({field.name: "Null characters are not allowed."})
 
 
@@ -56,7 +63,7 @@ def _refuse_null(model: type[Resource], fields: dict) -> None:
 
 
 def _save(obj: Resource) -> Resource:
-    _refuse_nul(obj)
+    _refuse_unstorable(obj)
     obj.full_clean()
     obj.save()
     return obj

@@ -39,6 +39,8 @@ BAD = [
     ("post", "/playspecs", {"name": "ok", "config": "not an object"}, 422, "config"),
     ("post", "/playspecs", {"name": "ok", "config": {"k": "nul\x00"}}, 422, "config"),
     ("post", "/playspecs", {"name": ""}, 422, "name"),
+    ("post", "/playspecs", '{"name": "ok", "config": {"x": NaN}}', 422, "config"),
+    ("post", "/playspecs", '{"name": "ok", "config": {"x": [Infinity]}}', 422, "config"),
     ("post", "/secrets", {"name": "s"}, 422, "value"),
     ("post", "/job_env", {"name": "e", "key": "1BAD-KEY", "value": "v"}, 422, "key"),
     ("post", "/templates", {"name": "t", "source_url": "javascript:alert(1)"}, 422,

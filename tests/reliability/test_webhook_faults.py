@@ -6,9 +6,11 @@ Each test prints its figures (run with ``-s``) and asserts them."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -38,6 +40,15 @@ def beat_until(predicate, timeout: float) -> bool:
     return wait_until(tick, timeout, interval=1.0)
 
 
+def _publish_many(user, count: int) -> None:
+    try:
+        for i in range(count):
+            publish_event(owner=user, event="playground.created",
+                          data={"id": i, "name": f"pg {i}", "status": "created"})
+    finally:
+        connection.close()  # this thread's own connection
+
+
 @pytest.fixture
 def fast_recovery(settings):
     """Re-enqueue lost messages and stuck attempts after 5 s instead of 60/120 s, here and in
@@ -53,16 +64,20 @@ def test_1000_events_with_the_worker_killed_twice_all_arrive(
     worker = start_worker(**fast_recovery)
     make_endpoint(receiver.url)
     receiver.default = Reply(delay=0.005)
-    # when 1000 events are published and the worker is killed -9 twice on the way
-    for i in range(1000):
-        publish_event(owner=user, event="playground.created",
-                      data={"id": i, "name": f"pg {i}", "status": "created"})
+    # when 1000 events are published (by another thread, as a web process would) and the
+    # worker is killed -9 twice on the way
+    publisher = threading.Thread(target=_publish_many, args=(user, 1000))
+    publisher.start()
     kills = []
-    for at in (200, 550):
-        assert receiver.wait_for(at, timeout=60), f"only {len(receiver.received)} arrived"
-        worker.kill()
-        kills.append(len(receiver.received))
-        worker = start_worker(**fast_recovery)
+    try:
+        for at in (200, 550):
+            assert receiver.wait_for(at, timeout=90), f"only {len(receiver.received)} arrived"
+            worker.kill()
+            kills.append(len(receiver.received))
+            worker = start_worker(**fast_recovery)
+    finally:
+        publisher.join(120)
+    assert not publisher.is_alive()
     expected = {str(uid) for uid in Delivery.objects.values_list("uid", flat=True)}
     # then every delivery arrives at least once
     assert beat_until(lambda: set(webhook_ids(receiver)) >= expected, 180), (

@@ -21,7 +21,7 @@ def test_new_user_signs_up_enrols_steps_up_and_reaches_api_keys(page, person):
     screenshot(page, "step-up")
     person.step_up()
     page.wait_for_url(re.compile(r"/profile/api-keys/$"))
-    assert page.get_by_role("heading", name="API Keys").is_visible()
+    assert page.get_by_role("heading", name="API Keys", exact=True).is_visible()
     screenshot(page, "api-keys-after-step-up")
     kinds = set(SecurityEvent.objects.filter(user=user).values_list("kind", flat=True))
     assert {"signed_up", "device_added", "backup_codes_generated", "signed_in",

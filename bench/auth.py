@@ -42,8 +42,7 @@ from keys.api import BASE_OUT  # noqa: E402
 
 # The baseline: the same read, the same schema, the same Django and ninja stack, no key.
 fam = FAMILIES["playgrounds"]
-BenchOut = create_schema(Playground, name="BenchPlaygroundOut",
-                         fields=[*BASE_OUT, *fam.read_only])
+BenchOut = create_schema(Playground, name="BenchPlaygroundOut", fields=[*BASE_OUT, *fam.read_only])
 open_api = NinjaAPI(urls_namespace="bench_open", docs_url=None, openapi_url=None)
 OWNER = {}
 
@@ -130,19 +129,29 @@ def run(args) -> None:
     ratio = statistics.median(ratios)
     best_open, best_auth = statistics.median(open_rates), statistics.median(auth_rates)
     per_auth, per_open = len(q_auth) / 100, len(q_open) / 100
-    print(f"database: {settings.DATABASES['default']['NAME']}  cache: "
-          f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
+    print(
+        f"database: {settings.DATABASES['default']['NAME']}  cache: "
+        f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}"
+    )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{args.pairs} pairs of {args.block}-request blocks; medians "
-          f"(load average {load} on {os.cpu_count()} CPUs):")
-    print(f"unauthenticated  GET /playgrounds/{{id}}: {best_open:8.0f} req/s, "
-          f"{per_open:.2f} queries/request")
-    print(f"authenticated    GET /playgrounds/{{id}}: {best_auth:8.0f} req/s, "
-          f"{per_auth:.2f} queries/request")
+    print(
+        f"{args.pairs} pairs of {args.block}-request blocks; medians "
+        f"(load average {load} on {os.cpu_count()} CPUs):"
+    )
+    print(
+        f"unauthenticated  GET /playgrounds/{{id}}: {best_open:8.0f} req/s, "
+        f"{per_open:.2f} queries/request"
+    )
+    print(
+        f"authenticated    GET /playgrounds/{{id}}: {best_auth:8.0f} req/s, "
+        f"{per_auth:.2f} queries/request"
+    )
     quart = statistics.quantiles(ratios, n=4)
-    print(f"ratio {ratio:.3f} (target >= 0.90; pairs' interquartile range "
-          f"{quart[0]:.3f}-{quart[2]:.3f}); queries added by auth {per_auth - per_open:.2f} "
-          f"(target <= 1); writes in steady state {len(writes)} (target 0)")
+    print(
+        f"ratio {ratio:.3f} (target >= 0.90; pairs' interquartile range "
+        f"{quart[0]:.3f}-{quart[2]:.3f}); queries added by auth {per_auth - per_open:.2f} "
+        f"(target <= 1); writes in steady state {len(writes)} (target 0)"
+    )
     ok = ratio >= 0.90 and per_auth - per_open <= 1 and not writes
     print("PASS" if ok else "MISS")
 

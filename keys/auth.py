@@ -44,8 +44,9 @@ class InvalidToken(ApiError):  # noqa: N818 - named for the Bearer error it beco
     code = "invalid_token"
 
     def __init__(self, message: str = "Send a valid API key: Authorization: Bearer <token>."):
-        super().__init__(message, headers={
-            "WWW-Authenticate": 'Bearer realm="fibe", error="invalid_token"'})
+        super().__init__(
+            message, headers={"WWW-Authenticate": 'Bearer realm="fibe", error="invalid_token"'}
+        )
 
 
 class ScopeDenied(ApiError):  # noqa: N818
@@ -85,7 +86,8 @@ class ApiKeyAuth(HttpBearer):
         if not usage.allowed:
             raise RateLimited(
                 f"Rate limit of {usage.limit} requests a minute reached for this key.",
-                headers={**usage.headers(), "Retry-After": str(usage.retry_after())})
+                headers={**usage.headers(), "Retry-After": str(usage.retry_after())},
+            )
         _touch(key, now, client_ip(request))
         request.api_key = key
         return key
@@ -142,7 +144,8 @@ def _touch(key: ApiKey, now, ip: str | None) -> None:
         return
     stale = ApiKey.objects.filter(pk=key.pk)
     (stale.filter(last_used_at__lt=cutoff) | stale.filter(last_used_at__isnull=True)).update(
-        last_used_at=now, last_used_ip=ip)
+        last_used_at=now, last_used_ip=ip
+    )
     key.last_used_at, key.last_used_ip = now, ip  # the cached copy: no write for a minute
 
 
@@ -162,5 +165,9 @@ def restricted_ids(request, family: str) -> list[int] | None:
 def actor_for(request) -> Actor:
     """The Actor for services called from the API: the key's owner, source api."""
     key: ApiKey = request.api_key
-    return Actor(user=key.owner, source=Source.API, ip=client_ip(request),
-                 user_agent=request.META.get("HTTP_USER_AGENT", "")[:300])
+    return Actor(
+        user=key.owner,
+        source=Source.API,
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+    )

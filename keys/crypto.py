@@ -20,8 +20,9 @@ def _key(configured: str, secret_key: str) -> bytes:
         if len(raw) != 32:
             raise ImproperlyConfigured("API_KEY_ENCRYPTION_KEY must be 32 bytes, urlsafe base64.")
         return raw
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"fibe-access api-key encryption v1")
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"fibe-access api-key encryption v1"
+    )
     return hkdf.derive(secret_key.encode())
 
 

@@ -12,8 +12,9 @@ class ApiKey(models.Model):
         EXPIRED = "expired", "Expired"
         REVOKED = "revoked", "Revoked"
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                              related_name="api_keys")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
     label = models.CharField(max_length=100)
     scopes = models.JSONField(default=list)
     # {family: [resource ids]}: a family listed here is narrowed to those IDs.
@@ -40,8 +41,11 @@ class ApiKey(models.Model):
 
     def current_status(self, now=None) -> str:
         """The stored status, with a passed ``expires_at`` read as expired."""
-        if self.status == self.Status.ACTIVE and self.expires_at is not None \
-                and self.expires_at <= (now or timezone.now()):
+        if (
+            self.status == self.Status.ACTIVE
+            and self.expires_at is not None
+            and self.expires_at <= (now or timezone.now())
+        ):
             return self.Status.EXPIRED
         return self.status
 

@@ -38,9 +38,11 @@ class Usage:
         return max(1, self.reset - int(now if now is not None else time.time()))
 
     def headers(self) -> dict[str, str]:
-        return {"X-RateLimit-Limit": str(self.limit),
-                "X-RateLimit-Remaining": str(self.remaining),
-                "X-RateLimit-Reset": str(self.reset)}
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
 
 
 def shared() -> bool:
@@ -73,8 +75,12 @@ def _hit_script(backend: RedisCache):
 
 def _names(key_name: str, now: float) -> tuple[str, str, str, int]:
     window = int(now // WINDOW)
-    return (f"fibe:rl:{key_name}:{window}", f"fibe:gen:{key_name}", f"fibe:chg:{key_name}",
-            (window + 1) * WINDOW)
+    return (
+        f"fibe:rl:{key_name}:{window}",
+        f"fibe:gen:{key_name}",
+        f"fibe:chg:{key_name}",
+        (window + 1) * WINDOW,
+    )
 
 
 def hit(key_name: str, now: float | None = None) -> tuple[int, int, int | None]:
@@ -87,7 +93,8 @@ def hit(key_name: str, now: float | None = None) -> tuple[int, int, int | None]:
         mk = backend.make_and_validate_key
         try:
             count, generation, pending = _hit_script(backend)(
-                keys=[mk(counter), mk(gen), mk(changing)], args=[WINDOW + 5])
+                keys=[mk(counter), mk(gen), mk(changing)], args=[WINDOW + 5]
+            )
         except RedisError as exc:
             # Redis down: serve without counting (fail open) and read keys from the database.
             log.warning("rate limiting unavailable: %s", type(exc).__name__)

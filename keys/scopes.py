@@ -46,18 +46,29 @@ class Scope:
 def _family_scopes(name: str, family: str) -> list[Scope]:
     label = FAMILIES[family]
     out = [
-        Scope(f"{name}:{a}", ACTION_HELP[a].format(label=label), frozenset({f"{family}:{a}"}),
-              family)
+        Scope(
+            f"{name}:{a}", ACTION_HELP[a].format(label=label), frozenset({f"{family}:{a}"}), family
+        )
         for a in ACTIONS
     ]
-    out.append(Scope(f"{name}:manage", ACTION_HELP["manage"].format(label=label),
-                     frozenset(f"{family}:{a}" for a in ACTIONS), family))
+    out.append(
+        Scope(
+            f"{name}:manage",
+            ACTION_HELP["manage"].format(label=label),
+            frozenset(f"{family}:{a}" for a in ACTIONS),
+            family,
+        )
+    )
     return out
 
 
 NARROW: list[Scope] = [
-    Scope("launch:write", "Launch Playspecs into Playgrounds (nothing else).",
-          frozenset({"launch:write"}), "playspecs"),
+    Scope(
+        "launch:write",
+        "Launch Playspecs into Playgrounds (nothing else).",
+        frozenset({"launch:write"}),
+        "playspecs",
+    ),
     Scope("mcp:access", "Connect to Fibe's MCP server.", frozenset({"mcp:access"}), None),
     Scope("repos:write", "Push to Fibe-hosted repositories.", frozenset({"repos:write"}), None),
 ]

@@ -50,14 +50,28 @@ def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[s
     for raw_family, ids in restrictions.items():
         family = scopes.canonical_family(str(raw_family))
         if family not in allowed:
-            raise ValidationError({"restrictions": (
-                f"Cannot restrict '{raw_family}': none of the chosen scopes covers that family "
-                f"(restrictable here: {', '.join(sorted(allowed)) or 'none'}).")})
-        if not isinstance(ids, list | tuple) or not ids or len(ids) > MAX_RESTRICTED_IDS or \
-                not all(type(i) is int and 1 <= i <= MAX_ID for i in ids):
-            raise ValidationError({"restrictions": (
-                f"Restriction on '{family}' must be a list of 1 to {MAX_RESTRICTED_IDS} "
-                f"resource IDs.")})
+            raise ValidationError(
+                {
+                    "restrictions": (
+                        f"Cannot restrict '{raw_family}': none of the chosen scopes covers "
+                        f"that family (restrictable here: {', '.join(sorted(allowed)) or 'none'})."
+                    )
+                }
+            )
+        if (
+            not isinstance(ids, list | tuple)
+            or not ids
+            or len(ids) > MAX_RESTRICTED_IDS
+            or not all(type(i) is int and 1 <= i <= MAX_ID for i in ids)
+        ):
+            raise ValidationError(
+                {
+                    "restrictions": (
+                        f"Restriction on '{family}' must be a list of 1 to {MAX_RESTRICTED_IDS} "
+                        f"resource IDs."
+                    )
+                }
+            )
         model = family_model(family)
         if model is None:
             raise ValidationError({"restrictions": f"'{family}' cannot be restricted yet."})
@@ -65,9 +79,14 @@ def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[s
         found = set(model.objects.filter(owner=owner, pk__in=wanted).values_list("pk", flat=True))
         missing = sorted(wanted - found)
         if missing:
-            raise ValidationError({"restrictions": (
-                f"No {family} with ID {', '.join(map(str, missing))} in your account: a key can "
-                f"only be restricted to resources you own.")})
+            raise ValidationError(
+                {
+                    "restrictions": (
+                        f"No {family} with ID {', '.join(map(str, missing))} in your account: "
+                        f"a key can only be restricted to resources you own."
+                    )
+                }
+            )
         out[family] = sorted(wanted)
     return out
 
@@ -88,10 +107,17 @@ def _set_token(key: ApiKey) -> str:
 
 
 @transaction.atomic
-def key_create(*, actor: Actor, owner, label: str, scope_names: list[str],
-               expires_at: datetime | None = None, restrictions: dict | None = None,
-               is_agent: bool = False, rate_limit_per_minute: int | None = None
-               ) -> tuple[ApiKey, str]:
+def key_create(
+    *,
+    actor: Actor,
+    owner,
+    label: str,
+    scope_names: list[str],
+    expires_at: datetime | None = None,
+    restrictions: dict | None = None,
+    is_agent: bool = False,
+    rate_limit_per_minute: int | None = None,
+) -> tuple[ApiKey, str]:
     """Create a key; returns it with its token, which is never available again."""
     actor.require_step_up()
     try:
@@ -101,16 +127,20 @@ def key_create(*, actor: Actor, owner, label: str, scope_names: list[str],
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "Choose an expiry date in the future."})
     key = ApiKey(
-        owner=owner, label=(label or "").strip(), scopes=names, expires_at=expires_at,
-        restrictions=clean_restrictions(owner=owner, scope_names=names,
-                                        restrictions=restrictions),
-        is_agent=bool(is_agent), rate_limit_per_minute=rate_limit_per_minute,
+        owner=owner,
+        label=(label or "").strip(),
+        scopes=names,
+        expires_at=expires_at,
+        restrictions=clean_restrictions(owner=owner, scope_names=names, restrictions=restrictions),
+        is_agent=bool(is_agent),
+        rate_limit_per_minute=rate_limit_per_minute,
     )
     token = _set_token(key)
     key.full_clean()
     key.save()
-    security_log(actor=actor, user=owner, kind=Kind.KEY_CREATED, label=key.label,
-                 key_id=key.pk, scopes=names)
+    security_log(
+        actor=actor, user=owner, kind=Kind.KEY_CREATED, label=key.label, key_id=key.pk, scopes=names
+    )
     return key, token
 
 
@@ -129,8 +159,7 @@ def key_rotate(*, actor: Actor, key: ApiKey) -> tuple[ApiKey, str]:
     token = _set_token(key)
     key.rotated_at = timezone.now()
     key.save(update_fields=["digest", "last4", "encrypted_token", "rotated_at"])
-    security_log(actor=actor, user=key.owner, kind=Kind.KEY_ROTATED, label=key.label,
-                 key_id=key.pk)
+    security_log(actor=actor, user=key.owner, kind=Kind.KEY_ROTATED, label=key.label, key_id=key.pk)
     return key, token
 
 
@@ -143,8 +172,7 @@ def key_expire_now(*, actor: Actor, key: ApiKey) -> ApiKey:
         key.expires_at = min(key.expires_at or timezone.now(), timezone.now())
         key.save(update_fields=["status", "expires_at"])
         _forget(key.digest)
-    security_log(actor=actor, user=key.owner, kind=Kind.KEY_EXPIRED, label=key.label,
-                 key_id=key.pk)
+    security_log(actor=actor, user=key.owner, kind=Kind.KEY_EXPIRED, label=key.label, key_id=key.pk)
     return key
 
 
@@ -152,8 +180,7 @@ def key_expire_now(*, actor: Actor, key: ApiKey) -> ApiKey:
 def key_delete(*, actor: Actor, key: ApiKey) -> None:
     actor.require_step_up()
     key = _locked(key)
-    security_log(actor=actor, user=key.owner, kind=Kind.KEY_DELETED, label=key.label,
-                 key_id=key.pk)
+    security_log(actor=actor, user=key.owner, kind=Kind.KEY_DELETED, label=key.label, key_id=key.pk)
     key.delete()
     _forget(key.digest)
 
@@ -165,8 +192,9 @@ def key_reveal(*, actor: Actor, key: ApiKey) -> str:
     if not key.is_agent or not key.encrypted_token:
         raise ValidationError({"is_agent": "Only agent keys can be revealed."})
     token = crypto.decrypt(key.encrypted_token, context=key.digest)
-    security_log(actor=actor, user=key.owner, kind=Kind.KEY_REVEALED, label=key.label,
-                 key_id=key.pk)
+    security_log(
+        actor=actor, user=key.owner, kind=Kind.KEY_REVEALED, label=key.label, key_id=key.pk
+    )
     return token
 
 
@@ -174,14 +202,15 @@ def key_reveal(*, actor: Actor, key: ApiKey) -> str:
 def key_revoke_all_for_owner(*, owner, actor: Actor) -> int:
     """Revoke every key of an account at once (account deletion); returns how many."""
     actor.require_step_up()
-    keys = list(ApiKey.objects.select_for_update().filter(owner=owner)
-                .exclude(status=ApiKey.Status.REVOKED))
+    keys = list(
+        ApiKey.objects.select_for_update().filter(owner=owner).exclude(status=ApiKey.Status.REVOKED)
+    )
     ApiKey.objects.filter(pk__in=[k.pk for k in keys]).update(
-        status=ApiKey.Status.REVOKED, encrypted_token="")
+        status=ApiKey.Status.REVOKED, encrypted_token=""
+    )
     for key in keys:
         _forget(key.digest)
-        security_log(actor=actor, user=owner, kind=Kind.KEY_REVOKED, label=key.label,
-                     key_id=key.pk)
+        security_log(actor=actor, user=owner, kind=Kind.KEY_REVOKED, label=key.label, key_id=key.pk)
     return len(keys)
 
 
@@ -195,6 +224,5 @@ def key_revoke(*, actor: Actor, key: ApiKey) -> ApiKey:
         key.encrypted_token = ""
         key.save(update_fields=["status", "encrypted_token"])
         _forget(key.digest)
-    security_log(actor=actor, user=key.owner, kind=Kind.KEY_REVOKED, label=key.label,
-                 key_id=key.pk)
+    security_log(actor=actor, user=key.owner, kind=Kind.KEY_REVOKED, label=key.label, key_id=key.pk)
     return key

@@ -13,8 +13,7 @@ def validate_json_object(value) -> None:
 
 
 class Resource(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                              related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, max_length=5000)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -55,8 +54,9 @@ class Playground(Resource):
         ERROR = "error", "Error"
         DESTROYED = "destroyed", "Destroyed"
 
-    playspec = models.ForeignKey(Playspec, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="playgrounds")
+    playspec = models.ForeignKey(
+        Playspec, null=True, blank=True, on_delete=models.SET_NULL, related_name="playgrounds"
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED)
     # What the status was before the expiry notice, so extending restores it.
     status_before_expiring = models.CharField(max_length=20, choices=Status.choices, blank=True)
@@ -67,8 +67,11 @@ class Playground(Resource):
     class Meta(Resource.Meta):
         indexes = [
             *_owner_index("playground"),
-            models.Index(fields=["expires_at"], name="playground_expiry_due",
-                         condition=models.Q(expiring_notified_at__isnull=True)),
+            models.Index(
+                fields=["expires_at"],
+                name="playground_expiry_due",
+                condition=models.Q(expiring_notified_at__isnull=True),
+            ),
         ]
 
 
@@ -118,9 +121,15 @@ class Secret(Resource):
 class JobEnv(Resource):
     """One Job ENV entry: an environment variable given to jobs."""
 
-    key = models.CharField(max_length=200, validators=[RegexValidator(
-        r"^[A-Za-z_][A-Za-z0-9_]*\Z", "Use letters, digits and underscores, not starting "
-        "with a digit.")])
+    key = models.CharField(
+        max_length=200,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z_][A-Za-z0-9_]*\Z",
+                "Use letters, digits and underscores, not starting with a digit.",
+            )
+        ],
+    )
     value = models.TextField(blank=True, max_length=10000)
 
     class Meta(Resource.Meta):

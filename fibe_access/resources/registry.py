@@ -22,21 +22,34 @@ class Family:
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in [
-        Family("playrooms", m.Playroom, create_event="playroom.created",
-               delete_event="playroom.deleted"),
-        Family("playspecs", m.Playspec, fields=("name", "description", "config"),
-               create_event="playspec.created", delete_event="playspec.deleted"),
-        Family("playgrounds", m.Playground, fields=("name", "description"),
-               read_only=("status", "playspec", "expires_at", "error_message"),
-               create_event="playground.created", delete_event="playground.destroyed"),
+        Family(
+            "playrooms",
+            m.Playroom,
+            create_event="playroom.created",
+            delete_event="playroom.deleted",
+        ),
+        Family(
+            "playspecs",
+            m.Playspec,
+            fields=("name", "description", "config"),
+            create_event="playspec.created",
+            delete_event="playspec.deleted",
+        ),
+        Family(
+            "playgrounds",
+            m.Playground,
+            fields=("name", "description"),
+            read_only=("status", "playspec", "expires_at", "error_message"),
+            create_event="playground.created",
+            delete_event="playground.destroyed",
+        ),
         Family("playzones", m.Playzone),
         Family("templates", m.Template, fields=("name", "description", "source_url")),
         Family("agents", m.Agent),
         Family("marquees", m.Marquee),
         Family("props", m.Prop),
         Family("artefacts", m.Artefact),
-        Family("secrets", m.Secret, fields=("name", "description", "value"),
-               write_only=("value",)),
+        Family("secrets", m.Secret, fields=("name", "description", "value"), write_only=("value",)),
         Family("job_env", m.JobEnv, fields=("name", "description", "key", "value")),
     ]
 }

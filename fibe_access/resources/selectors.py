@@ -10,16 +10,18 @@ from .models import Resource
 MAX_ID = 2**63 - 1
 
 
-def resource_list(*, model: type[Resource], owner_id: int, ids: list[int] | None = None
-                  ) -> QuerySet:
+def resource_list(
+    *, model: type[Resource], owner_id: int, ids: list[int] | None = None
+) -> QuerySet:
     qs = model.objects.filter(owner_id=owner_id).order_by("-created_at", "-id")
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     return qs
 
 
-def resource_get(*, model: type[Resource], owner_id: int, pk: int,
-                 ids: list[int] | None = None) -> Resource:
+def resource_get(
+    *, model: type[Resource], owner_id: int, pk: int, ids: list[int] | None = None
+) -> Resource:
     """The owner's record ``pk``, or Http404 — the same answer whether it does not exist,
     belongs to someone else or lies outside a key's restriction."""
     if not 1 <= pk <= MAX_ID or (ids is not None and pk not in ids):

@@ -110,28 +110,39 @@ def _lifetime(expires_at: datetime | None) -> datetime | None:
 
 
 @transaction.atomic
-def playspec_launch(*, actor: Actor, playspec: Playspec, name: str = "",
-                    expires_at: datetime | None = None) -> Playground:
+def playspec_launch(
+    *, actor: Actor, playspec: Playspec, name: str = "", expires_at: datetime | None = None
+) -> Playground:
     """Launch a Playspec: a new Playground, created then running."""
-    playground = _save(Playground(
-        owner=playspec.owner, playspec=playspec, name=name or playspec.name,
-        expires_at=_lifetime(expires_at), status=Status.CREATED,
-    ))
+    playground = _save(
+        Playground(
+            owner=playspec.owner,
+            playspec=playspec,
+            name=name or playspec.name,
+            expires_at=_lifetime(expires_at),
+            status=Status.CREATED,
+        )
+    )
     _announce(playground, "playground.created")
     return playground_start(actor=actor, playground=playground)
 
 
 def _locked(playground: Playground) -> Playground:
-    return Playground.objects.select_related("owner").select_for_update(of=("self",)).get(
-        pk=playground.pk)
+    return (
+        Playground.objects.select_related("owner")
+        .select_for_update(of=("self",))
+        .get(pk=playground.pk)
+    )
 
 
-def _transition(playground: Playground, *, to: str, allowed_from: set[str], event: str,
-                verb: str, **extra) -> Playground:
+def _transition(
+    playground: Playground, *, to: str, allowed_from: set[str], event: str, verb: str, **extra
+) -> Playground:
     pg = _locked(playground)
     if pg.status not in allowed_from:
-        raise ValidationError({"status": f"A {pg.get_status_display().lower()} playground "
-                                         f"cannot be {verb}."})
+        raise ValidationError(
+            {"status": f"A {pg.get_status_display().lower()} playground cannot be {verb}."}
+        )
     pg.status = to
     for name, value in extra.items():
         setattr(pg, name, value)
@@ -142,43 +153,65 @@ def _transition(playground: Playground, *, to: str, allowed_from: set[str], even
 
 @transaction.atomic
 def playground_start(*, actor: Actor, playground: Playground) -> Playground:
-    return _transition(playground, to=Status.RUNNING, verb="started", event="playground.started",
-                       allowed_from={Status.CREATED, Status.STOPPED, Status.EXPIRING},
-                       error_message="")
+    return _transition(
+        playground,
+        to=Status.RUNNING,
+        verb="started",
+        event="playground.started",
+        allowed_from={Status.CREATED, Status.STOPPED, Status.EXPIRING},
+        error_message="",
+    )
 
 
 @transaction.atomic
 def playground_stop(*, actor: Actor, playground: Playground) -> Playground:
-    return _transition(playground, to=Status.STOPPED, verb="stopped", event="playground.stopped",
-                       allowed_from={Status.RUNNING, Status.CREATED, Status.EXPIRING})
+    return _transition(
+        playground,
+        to=Status.STOPPED,
+        verb="stopped",
+        event="playground.stopped",
+        allowed_from={Status.RUNNING, Status.CREATED, Status.EXPIRING},
+    )
 
 
 @transaction.atomic
 def playground_error(*, actor: Actor, playground: Playground, message: str) -> Playground:
-    return _transition(playground, to=Status.ERROR, verb="marked as failed",
-                       event="playground.error", error_message=message[:500],
-                       allowed_from={Status.CREATED, Status.RUNNING, Status.STOPPED,
-                                     Status.EXPIRING})
+    return _transition(
+        playground,
+        to=Status.ERROR,
+        verb="marked as failed",
+        event="playground.error",
+        error_message=message[:500],
+        allowed_from={Status.CREATED, Status.RUNNING, Status.STOPPED, Status.EXPIRING},
+    )
 
 
 @transaction.atomic
 def playground_destroy(*, actor: Actor, playground: Playground) -> Playground:
-    return _transition(playground, to=Status.DESTROYED, verb="destroyed",
-                       event="playground.destroyed",
-                       allowed_from=set(Status.values) - {Status.DESTROYED})
+    return _transition(
+        playground,
+        to=Status.DESTROYED,
+        verb="destroyed",
+        event="playground.destroyed",
+        allowed_from=set(Status.values) - {Status.DESTROYED},
+    )
 
 
 @transaction.atomic
 def playground_recreate(*, actor: Actor, playground: Playground) -> Playground:
     """Start afresh from the same Playspec: running again, error cleared."""
-    return _transition(playground, to=Status.RUNNING, verb="recreated",
-                       event="playground.recreated", error_message="",
-                       allowed_from=set(Status.values) - {Status.DESTROYED})
+    return _transition(
+        playground,
+        to=Status.RUNNING,
+        verb="recreated",
+        event="playground.recreated",
+        error_message="",
+        allowed_from=set(Status.values) - {Status.DESTROYED},
+    )
 
 
 @transaction.atomic
-def playground_extend(*, actor: Actor, playground: Playground,
-                      expires_at: datetime) -> Playground:
+def playground_extend(*, actor: Actor, playground: Playground, expires_at: datetime) -> Playground:
     """Push ``expires_at`` later; a playground that was marked expiring gets its status back and
     will be noticed again when the new time nears."""
     pg = _locked(playground)
@@ -207,12 +240,18 @@ def playgrounds_mark_expiring(*, actor: Actor, now: datetime | None = None) -> i
     marked = 0
     for pk in list(due[:1000]):
         with transaction.atomic():
-            won = Playground.objects.filter(pk=pk, expiring_notified_at__isnull=True).exclude(
-                status__in=[Status.DESTROYED, Status.ERROR]
-            ).update(status_before_expiring=F("status"), status=Status.EXPIRING,
-                     expiring_notified_at=now)
+            won = (
+                Playground.objects.filter(pk=pk, expiring_notified_at__isnull=True)
+                .exclude(status__in=[Status.DESTROYED, Status.ERROR])
+                .update(
+                    status_before_expiring=F("status"),
+                    status=Status.EXPIRING,
+                    expiring_notified_at=now,
+                )
+            )
             if won:
-                _announce(Playground.objects.select_related("owner").get(pk=pk),
-                          "playground.expiring")
+                _announce(
+                    Playground.objects.select_related("owner").get(pk=pk), "playground.expiring"
+                )
                 marked += 1
     return marked

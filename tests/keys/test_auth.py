@@ -40,8 +40,10 @@ def test_valid_key_reads_me(user, api_client):
     assert body["expires_at"].startswith(expires.strftime("%Y-%m-%dT%H:%M"))
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Basic dXNlcjpwYXNz", "Token abc",
-                                    "Bearer fibe_", "Bearer not-a-token"])
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Bearer", "Basic dXNlcjpwYXNz", "Token abc", "Bearer fibe_", "Bearer not-a-token"],
+)
 def test_missing_or_malformed_authorization_is_401(header, client, db):
     # when a request comes with no usable token
     extra = {} if header is None else {"HTTP_AUTHORIZATION": header}
@@ -51,7 +53,8 @@ def test_missing_or_malformed_authorization_is_401(header, client, db):
 
 
 def test_malformed_and_bad_checksum_tokens_never_touch_the_database(
-        api_client, db, django_assert_num_queries):
+    api_client, db, django_assert_num_queries
+):
     # given a well-formed token with one character of its checksum changed, and a truncated one
     good = tokens.generate()
     bad_checksum = good[:-1] + ("A" if good[-1] != "A" else "B")
@@ -179,8 +182,9 @@ def test_last_used_is_written_again_after_a_minute(user, api_client):
     assert key.last_used_at > long_ago + timedelta(seconds=30)
 
 
-def test_authenticated_read_costs_one_query_for_the_key(user, api_client,
-                                                        django_assert_num_queries):
+def test_authenticated_read_costs_one_query_for_the_key(
+    user, api_client, django_assert_num_queries
+):
     # given a key used within the last minute and a playground
     key, token = api_key_make(user, "playgrounds:read")
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
@@ -226,8 +230,7 @@ def test_cached_key_is_dropped_when_another_process_changes_it(user, api_client)
     assert_invalid_token(client.get("/api/v1/me"))
 
 
-def test_change_made_outside_the_services_applies_within_the_cache_time(
-        user, api_client, settings):
+def test_change_made_outside_the_services_applies_within_the_cache_time(user, api_client, settings):
     # given a key cached by this process for a short while
     settings.API_KEY_CACHE_SECONDS = 0.2
     _, token = api_key_make(user, "playgrounds:read")
@@ -242,8 +245,7 @@ def test_change_made_outside_the_services_applies_within_the_cache_time(
     assert_invalid_token(client.get("/api/v1/me"))
 
 
-def test_redis_outage_fails_open_and_reads_keys_from_the_database(user, api_client,
-                                                                  monkeypatch):
+def test_redis_outage_fails_open_and_reads_keys_from_the_database(user, api_client, monkeypatch):
     # given a working key, and then Redis becoming unreachable
     key, token = api_key_make(user, "playgrounds:read", rate_limit_per_minute=1)
 
@@ -274,7 +276,8 @@ def test_cached_copy_is_not_trusted_while_a_change_is_committing(user, api_clien
 
 
 def test_key_service_change_flags_then_moves_the_generation_on_commit(
-        user, api_client, django_capture_on_commit_callbacks):
+    user, api_client, django_capture_on_commit_callbacks
+):
     # given a key cached by this process
     key, token = api_key_make(user, "playgrounds:read")
     client = api_client(token)

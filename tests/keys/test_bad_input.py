@@ -17,8 +17,7 @@ EVERYTHING = [f"{family}:manage" for family in scopes.FAMILIES]
 
 
 def state():
-    return {name: list(fam.model.objects.order_by("pk").values())
-            for name, fam in FAMILIES.items()}
+    return {name: list(fam.model.objects.order_by("pk").values()) for name, fam in FAMILIES.items()}
 
 
 @pytest.fixture
@@ -43,8 +42,7 @@ BAD = [
     ("post", "/playspecs", '{"name": "ok", "config": {"x": [Infinity]}}', 422, "config"),
     ("post", "/secrets", {"name": "s"}, 422, "value"),
     ("post", "/job_env", {"name": "e", "key": "1BAD-KEY", "value": "v"}, 422, "key"),
-    ("post", "/templates", {"name": "t", "source_url": "javascript:alert(1)"}, 422,
-     "source_url"),
+    ("post", "/templates", {"name": "t", "source_url": "javascript:alert(1)"}, 422, "source_url"),
     ("patch", "/playspecs/{spec}", {"name": None}, 422, "name"),
     ("patch", "/playspecs/{spec}", {"description": 12}, 422, "description"),
     ("patch", "/playspecs/{spec}", {"description": None}, 422, "description"),
@@ -58,12 +56,9 @@ BAD = [
     ("get", "/playspecs?limit=100000000000000000000", None, 422, "limit"),
     ("get", "/playspecs?offset=-1", None, 422, "offset"),
     ("get", "/playspecs?offset=99999999999999999999999", None, 422, "offset"),
-    ("post", "/playspecs/{spec}/launch", {"expires_at": "2020-01-01T00:00:00Z"}, 422,
-     "expires_at"),
-    ("post", "/playspecs/{spec}/launch", {"expires_at": "2099-01-01T00:00:00"}, 422,
-     "expires_at"),
-    ("post", "/playspecs/{spec}/launch", {"expires_at": "9999-12-31T23:59:59Z"}, 422,
-     "expires_at"),
+    ("post", "/playspecs/{spec}/launch", {"expires_at": "2020-01-01T00:00:00Z"}, 422, "expires_at"),
+    ("post", "/playspecs/{spec}/launch", {"expires_at": "2099-01-01T00:00:00"}, 422, "expires_at"),
+    ("post", "/playspecs/{spec}/launch", {"expires_at": "9999-12-31T23:59:59Z"}, 422, "expires_at"),
     ("post", "/playspecs/{spec}/launch", {"name": "n" * 500}, 422, "name"),
     ("post", "/playgrounds/{pg}/extend", {}, 422, "expires_at"),
     ("post", "/playgrounds/{pg}/extend", {"expires_at": "yesterday"}, 422, "expires_at"),
@@ -72,8 +67,11 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("method, path, body, status, field", BAD,
-                         ids=[f"{m} {p} {str(b)[:30]}" for m, p, b, _, _ in BAD])
+@pytest.mark.parametrize(
+    "method, path, body, status, field",
+    BAD,
+    ids=[f"{m} {p} {str(b)[:30]}" for m, p, b, _, _ in BAD],
+)
 def test_bad_input_is_a_clear_4xx_and_changes_nothing(world, method, path, body, status, field):
     client = world["client"]
     before = state()
@@ -92,25 +90,37 @@ def test_bad_input_is_a_clear_4xx_and_changes_nothing(world, method, path, body,
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children,
-                                                                       max_size=3),
-    max_leaves=8)
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
-@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(family=st.sampled_from(sorted(FAMILIES)),
-       body=st.dictionaries(st.sampled_from(["name", "description", "value", "key", "config",
-                                             "source_url", "expires_at", "status"]),
-                            json_values, max_size=5))
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    family=st.sampled_from(sorted(FAMILIES)),
+    body=st.dictionaries(
+        st.sampled_from(
+            ["name", "description", "value", "key", "config", "source_url", "expires_at", "status"]
+        ),
+        json_values,
+        max_size=5,
+    ),
+)
 def test_arbitrary_json_never_makes_a_500(world, family, body):
     client = world["client"]
-    for method, path in [("post", f"/api/v1/{family}"),
-                         ("patch", f"/api/v1/playspecs/{world['spec'].pk}"),
-                         ("post", f"/api/v1/playspecs/{world['spec'].pk}/launch"),
-                         ("post", f"/api/v1/playgrounds/{world['pg'].pk}/extend")]:
-        response = getattr(client, method)(path, json.dumps(body),
-                                           content_type="application/json")
+    for method, path in [
+        ("post", f"/api/v1/{family}"),
+        ("patch", f"/api/v1/playspecs/{world['spec'].pk}"),
+        ("post", f"/api/v1/playspecs/{world['spec'].pk}/launch"),
+        ("post", f"/api/v1/playgrounds/{world['pg'].pk}/extend"),
+    ]:
+        response = getattr(client, method)(path, json.dumps(body), content_type="application/json")
         assert response.status_code < 500, (path, body, response.content)
         if response.status_code >= 400:
             assert "code" in response.json()
@@ -118,8 +128,9 @@ def test_arbitrary_json_never_makes_a_500(world, family, body):
 
 def test_secret_value_is_write_only(world, user):
     client = world["client"]
-    response = client.post("/api/v1/secrets", {"name": "db", "value": "p4ss"},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/secrets", {"name": "db", "value": "p4ss"}, content_type="application/json"
+    )
     assert response.status_code == 201
     assert "value" not in response.json()
     secret = Secret.objects.get(pk=response.json()["id"])
@@ -130,9 +141,15 @@ def test_secret_value_is_write_only(world, user):
 
 def test_job_env_and_template_fields_round_trip(world):
     client = world["client"]
-    env = client.post("/api/v1/job_env", {"name": "r", "key": "REGION", "value": "eu"},
-                      content_type="application/json").json()
+    env = client.post(
+        "/api/v1/job_env",
+        {"name": "r", "key": "REGION", "value": "eu"},
+        content_type="application/json",
+    ).json()
     assert JobEnv.objects.get(pk=env["id"]).value == env["value"] == "eu"
-    tpl = client.post("/api/v1/templates", {"name": "t", "source_url": "https://x.example/a"},
-                      content_type="application/json").json()
+    tpl = client.post(
+        "/api/v1/templates",
+        {"name": "t", "source_url": "https://x.example/a"},
+        content_type="application/json",
+    ).json()
     assert Template.objects.get(pk=tpl["id"]).source_url == "https://x.example/a"

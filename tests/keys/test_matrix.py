@@ -15,10 +15,26 @@ def test_every_family_has_crud_routes_and_the_named_actions():
     # given the generated operations
     routes = {(op.method, op.path) for op in OPERATIONS}
     # then each resource family has list/create/get/update/delete, plus launch and actions
-    for family in ["playrooms", "playspecs", "playgrounds", "playzones", "templates", "agents",
-                   "marquees", "props", "artefacts", "secrets", "job_env"]:
-        for method, path in [("GET", ""), ("POST", ""), ("GET", "/{id}"), ("PATCH", "/{id}"),
-                             ("DELETE", "/{id}")]:
+    for family in [
+        "playrooms",
+        "playspecs",
+        "playgrounds",
+        "playzones",
+        "templates",
+        "agents",
+        "marquees",
+        "props",
+        "artefacts",
+        "secrets",
+        "job_env",
+    ]:
+        for method, path in [
+            ("GET", ""),
+            ("POST", ""),
+            ("GET", "/{id}"),
+            ("PATCH", "/{id}"),
+            ("DELETE", "/{id}"),
+        ]:
             assert (method, f"/{family}{path}") in routes
     for action in ["start", "stop", "extend", "recreate"]:
         assert ("POST", f"/playgrounds/{{id}}/{action}") in routes

@@ -17,13 +17,16 @@ def rows_containing(needle: str) -> list[tuple[str, str]]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'public' AND data_type = ANY(%s)", [list(TEXT_TYPES)])
+            "WHERE table_schema = 'public' AND data_type = ANY(%s)",
+            [list(TEXT_TYPES)],
+        )
         columns = cursor.fetchall()
         assert len(columns) > 20  # the scan really covers the schema
         for table, column in columns:
             cursor.execute(
                 f'SELECT 1 FROM "{table}" WHERE "{column}"::text LIKE %s LIMIT 1',  # noqa: S608
-                [f"%{needle}%"])
+                [f"%{needle}%"],
+            )
             if cursor.fetchone():
                 hits.append((table, column))
     return hits

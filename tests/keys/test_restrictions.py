@@ -26,14 +26,16 @@ def test_ci_key_launches_its_playspec_only_and_reads_none(user, api_client):
     _, token = api_key_make(user, "launch:write", restrictions={"playspecs": [spec_42.pk]})
     client = api_client(token)
     # when it launches its Playspec, then a playground runs from it
-    response = client.post(f"/api/v1/playspecs/{spec_42.pk}/launch", {},
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/playspecs/{spec_42.pk}/launch", {}, content_type="application/json"
+    )
     assert response.status_code == 201
     assert response.json()["playspec"] == spec_42.pk
     assert response.json()["status"] == "running"
     # it cannot launch another Playspec of the same account (no existence leak either)
-    response = client.post(f"/api/v1/playspecs/{other.pk}/launch", {},
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/playspecs/{other.pk}/launch", {}, content_type="application/json"
+    )
     assert response.status_code == 404
     assert not Playground.objects.filter(playspec=other).exists()
     # and it cannot read Playspecs at all
@@ -53,8 +55,12 @@ def test_restricted_family_lists_only_listed_ids_and_hides_the_rest(user, api_cl
     # and every operation on the other answers 404 and changes nothing
     before = snapshot(hidden)
     assert client.get(f"/api/v1/secrets/{hidden.pk}").status_code == 404
-    assert client.patch(f"/api/v1/secrets/{hidden.pk}", {"name": "x"},
-                        content_type="application/json").status_code == 404
+    assert (
+        client.patch(
+            f"/api/v1/secrets/{hidden.pk}", {"name": "x"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
     assert client.delete(f"/api/v1/secrets/{hidden.pk}").status_code == 404
     assert snapshot(hidden) == before
     # while the listed one is fully usable
@@ -65,8 +71,9 @@ def test_restricted_family_lists_only_listed_ids_and_hides_the_rest(user, api_cl
 def test_restricted_key_cannot_create_in_its_restricted_family(user, api_client):
     mine = resource_make(Secret, user)
     _, token = api_key_make(user, "secrets:manage", restrictions={"secrets": [mine.pk]})
-    response = api_client(token).post("/api/v1/secrets", CREATE["secrets"],
-                                      content_type="application/json")
+    response = api_client(token).post(
+        "/api/v1/secrets", CREATE["secrets"], content_type="application/json"
+    )
     assert response.status_code == 403
     assert Secret.objects.filter(owner=user).count() == 1
 
@@ -74,8 +81,9 @@ def test_restricted_key_cannot_create_in_its_restricted_family(user, api_client)
 def test_restriction_on_one_family_leaves_others_open(user, api_client):
     spec = resource_make(Playspec, user)
     pg = resource_make(Playground, user)
-    _, token = api_key_make(user, "playspecs:read", "playgrounds:read",
-                            restrictions={"playspecs": [spec.pk]})
+    _, token = api_key_make(
+        user, "playspecs:read", "playgrounds:read", restrictions={"playspecs": [spec.pk]}
+    )
     assert api_client(token).get(f"/api/v1/playgrounds/{pg.pk}").status_code == 200
 
 
@@ -99,15 +107,18 @@ def test_restriction_to_another_accounts_resource_is_refused_at_save(user, other
     assert not ApiKey.objects.filter(owner=user).exists()
 
 
-@pytest.mark.parametrize("restrictions, fragment", [
-    ({"playgrounds": [1]}, "none of the chosen scopes"),
-    ({"playspecs": []}, "list of 1 to"),
-    ({"playspecs": ["1"]}, "list of 1 to"),
-    ({"playspecs": [0]}, "list of 1 to"),
-    ({"playspecs": [2**70]}, "list of 1 to"),
-    ({"nonsense": [1]}, "none of the chosen scopes"),
-    ({"playspecs": [999_999_999]}, "No playspecs with ID 999999999"),
-])
+@pytest.mark.parametrize(
+    "restrictions, fragment",
+    [
+        ({"playgrounds": [1]}, "none of the chosen scopes"),
+        ({"playspecs": []}, "list of 1 to"),
+        ({"playspecs": ["1"]}, "list of 1 to"),
+        ({"playspecs": [0]}, "list of 1 to"),
+        ({"playspecs": [2**70]}, "list of 1 to"),
+        ({"nonsense": [1]}, "none of the chosen scopes"),
+        ({"playspecs": [999_999_999]}, "No playspecs with ID 999999999"),
+    ],
+)
 def test_malformed_restrictions_are_refused_with_a_clear_message(user, restrictions, fragment):
     with pytest.raises(ValidationError) as excinfo:
         api_key_make(user, "playspecs:read", restrictions=restrictions)
@@ -116,8 +127,9 @@ def test_malformed_restrictions_are_refused_with_a_clear_message(user, restricti
 
 def test_import_templates_scope_restricts_the_templates_family(user, api_client):
     tpl, other = (resource_make(FAMILIES["templates"].model, user) for _ in range(2))
-    _, token = api_key_make(user, "import_templates:read",
-                            restrictions={"import_templates": [tpl.pk]})
+    _, token = api_key_make(
+        user, "import_templates:read", restrictions={"import_templates": [tpl.pk]}
+    )
     client = api_client(token)
     assert client.get(f"/api/v1/templates/{tpl.pk}").status_code == 200
     assert client.get(f"/api/v1/templates/{other.pk}").status_code == 404

@@ -22,17 +22,26 @@ CLI = Actor(user=None, source=Source.CLI)
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("change", ["rotate", "expire", "revoke", "delete"])
 def test_cached_key_fails_in_every_process_once_the_change_commits(
-        change, app_server, private_redis, settings):  # noqa: F811
+    change,
+    app_server,  # noqa: F811 - the fixture imported above
+    private_redis,  # noqa: F811
+    settings,
+):
     # given this process signalling through the servers' Redis, and keys cached for long
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": private_redis.url}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": private_redis.url,
+        }
+    }
     server = app_server(API_KEY_CACHE_SECONDS=300)
     owner = UserFactory()
     key, token = api_key_make(owner, "playgrounds:read", rate_limit_per_minute=1_000_000)
     shots: list[Shot] = []
     stop = threading.Event()
-    threads = [threading.Thread(target=_hammer, args=(server.url, token, shots, stop))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=_hammer, args=(server.url, token, shots, stop)) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     time.sleep(2)
@@ -52,11 +61,17 @@ def test_cached_key_fails_in_every_process_once_the_change_commits(
         t.join(40)
     before = [s for s in shots if s.started < committed]
     after = [s for s in shots if s.started >= committed]
-    print(f"\n{change}: before {Counter(s.status for s in before)}, "
-          f"after {Counter(s.status for s in after)}")
+    print(
+        f"\n{change}: before {Counter(s.status for s in before)}, "
+        f"after {Counter(s.status for s in after)}"
+    )
     # then the cached key served before, and nothing started after the commit succeeded
     assert sum(s.status == 200 for s in before) > 10
     assert len(after) > 10
     assert [s for s in after if s.status != 401] == []
-    assert requests.get(f"{server.url}/api/v1/me", timeout=10,
-                        headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        requests.get(
+            f"{server.url}/api/v1/me", timeout=10, headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )

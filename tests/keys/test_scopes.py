@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 from keys import scopes
 
 NAMES = sorted(scopes.CATALOGUE)
-FAMILY_SCOPES = [n for n in NAMES if n.split(":")[0] in {*scopes.FAMILIES,
-                                                         *scopes.FAMILY_ALIASES}]
+FAMILY_SCOPES = [n for n in NAMES if n.split(":")[0] in {*scopes.FAMILIES, *scopes.FAMILY_ALIASES}]
 any_scope = st.sampled_from(NAMES)
 unknown = st.text(max_size=40).filter(lambda s: s not in scopes.CATALOGUE)
 
@@ -21,11 +20,28 @@ def test_catalogue_has_every_family_action_and_the_older_names():
     for fam in scopes.FAMILIES:
         for action in ("read", "write", "delete", "manage"):
             assert f"{fam}:{action}" in scopes.CATALOGUE
-    older = ["playrooms:read", "playrooms:write", "playrooms:delete", "playspecs:read",
-             "playspecs:write", "playspecs:delete", "playgrounds:read", "playgrounds:write",
-             "playgrounds:delete", "playzones:read", "playzones:write", "import_templates:read",
-             "import_templates:write", "agents:read", "agents:write", "webhooks:read",
-             "webhooks:write", "webhooks:delete", "mcp:access", "repos:write"]
+    older = [
+        "playrooms:read",
+        "playrooms:write",
+        "playrooms:delete",
+        "playspecs:read",
+        "playspecs:write",
+        "playspecs:delete",
+        "playgrounds:read",
+        "playgrounds:write",
+        "playgrounds:delete",
+        "playzones:read",
+        "playzones:write",
+        "import_templates:read",
+        "import_templates:write",
+        "agents:read",
+        "agents:write",
+        "webhooks:read",
+        "webhooks:write",
+        "webhooks:delete",
+        "mcp:access",
+        "repos:write",
+    ]
     assert scopes.parse(older) == sorted(older)
     for narrow in ("launch:write", "mcp:access", "repos:write"):
         assert narrow in scopes.CATALOGUE
@@ -63,8 +79,11 @@ def test_manage_implies_read_write_and_delete_of_its_family(name):
         assert scopes.permits([manage], f"{fam}:{action}")
 
 
-@given(st.lists(any_scope, min_size=1), st.sampled_from(sorted(scopes.FAMILIES)),
-       st.sampled_from(["read", "write", "delete"]))
+@given(
+    st.lists(any_scope, min_size=1),
+    st.sampled_from(sorted(scopes.FAMILIES)),
+    st.sampled_from(["read", "write", "delete"]),
+)
 def test_no_scope_implies_another_family(names, fam, action):
     # a requirement on a family is met only by a scope of that family (or its alias);
     # the one cross-name rule is that launch:write is also met by playspecs write
@@ -75,8 +94,11 @@ def test_no_scope_implies_another_family(names, fam, action):
 @given(any_scope, st.sampled_from(["read", "write", "delete"]))
 def test_read_write_delete_do_not_imply_each_other(name, action):
     prefix, granted = name.split(":")
-    if granted in ("read", "write", "delete") and granted != action and \
-            prefix in {*scopes.FAMILIES, *scopes.FAMILY_ALIASES}:
+    if (
+        granted in ("read", "write", "delete")
+        and granted != action
+        and prefix in {*scopes.FAMILIES, *scopes.FAMILY_ALIASES}
+    ):
         assert not scopes.permits([name], f"{family(name)}:{action}")
 
 

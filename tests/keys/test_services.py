@@ -24,8 +24,9 @@ def create(actor, owner, *names, **kwargs):
 
 
 def log_kinds(user):
-    return list(SecurityEvent.objects.filter(user=user).order_by("id")
-                .values_list("kind", flat=True))
+    return list(
+        SecurityEvent.objects.filter(user=user).order_by("id").values_list("kind", flat=True)
+    )
 
 
 def test_create_returns_the_token_once_and_stores_only_its_digest(web_actor, user):
@@ -51,22 +52,29 @@ def test_web_actor_without_step_up_cannot_manage_keys(user):
         create(stale, user, "playgrounds:read")
     assert not ApiKey.objects.exists()
     key, _ = create(Actor(user=None, source=Source.CLI), user, "playgrounds:read")
-    for service in (services.key_rotate, services.key_expire_now, services.key_delete,
-                    services.key_reveal):
+    for service in (
+        services.key_rotate,
+        services.key_expire_now,
+        services.key_delete,
+        services.key_reveal,
+    ):
         with pytest.raises(StepUpRequired):
             service(actor=stale, key=key)
     key.refresh_from_db()
     assert key.status == ApiKey.Status.ACTIVE
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"label": ""}, "label"),
-    ({"label": "x" * 101}, "label"),
-    ({"scope_names": []}, "scopes"),
-    ({"scope_names": ["playgrounds:admin"]}, "scopes"),
-    ({"scope_names": "playgrounds:read"}, "scopes"),
-    ({"expires_at": timezone.now() - timedelta(minutes=1)}, "expires_at"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"label": ""}, "label"),
+        ({"label": "x" * 101}, "label"),
+        ({"scope_names": []}, "scopes"),
+        ({"scope_names": ["playgrounds:admin"]}, "scopes"),
+        ({"scope_names": "playgrounds:read"}, "scopes"),
+        ({"expires_at": timezone.now() - timedelta(minutes=1)}, "expires_at"),
+    ],
+)
 def test_create_refuses_bad_input_naming_the_field(web_actor, user, kwargs, field):
     kwargs = {"label": "k", "scope_names": ["playgrounds:read"], **kwargs}
     with pytest.raises(ValidationError) as excinfo:
@@ -92,8 +100,9 @@ def test_rotate_changes_the_secret_and_logs(web_actor, user):
 
 
 def test_expire_now_marks_the_key_expired_and_logs(web_actor, user):
-    key, _ = create(web_actor, user, "playgrounds:read",
-                    expires_at=timezone.now() + timedelta(days=30))
+    key, _ = create(
+        web_actor, user, "playgrounds:read", expires_at=timezone.now() + timedelta(days=30)
+    )
     services.key_expire_now(actor=web_actor, key=key)
     key.refresh_from_db()
     assert key.status == ApiKey.Status.EXPIRED
@@ -102,8 +111,9 @@ def test_expire_now_marks_the_key_expired_and_logs(web_actor, user):
 
 
 def test_key_past_its_expiry_reads_as_expired(web_actor, user):
-    key, _ = create(web_actor, user, "playgrounds:read",
-                    expires_at=timezone.now() + timedelta(hours=1))
+    key, _ = create(
+        web_actor, user, "playgrounds:read", expires_at=timezone.now() + timedelta(hours=1)
+    )
     assert key.current_status() == ApiKey.Status.ACTIVE
     assert key.current_status(timezone.now() + timedelta(hours=2)) == ApiKey.Status.EXPIRED
 

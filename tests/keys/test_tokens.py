@@ -21,11 +21,10 @@ def test_tokens_are_unique_and_carry_256_random_bits():
     assert len(set("".join(t[5:-6] for t in many))) == 62
 
 
-@given(st.integers(min_value=5, max_value=tokens.TOKEN_LEN - 1), st.sampled_from(
-    tokens.ALPHABET))
+@given(st.integers(min_value=5, max_value=tokens.TOKEN_LEN - 1), st.sampled_from(tokens.ALPHABET))
 def test_any_single_character_change_breaks_the_checksum(position, replacement):
     token = tokens.generate()
-    changed = token[:position] + replacement + token[position + 1:]
+    changed = token[:position] + replacement + token[position + 1 :]
     assert tokens.is_well_formed(changed) == (changed == token)
 
 

@@ -20,16 +20,18 @@ def test_playground_lifecycle_through_the_api(user, api_client):
     spec = resource_make(Playspec, user)
     _, token = api_key_make(user, "playspecs:write", "playgrounds:manage")
     client = api_client(token)
-    pg = client.post(f"/api/v1/playspecs/{spec.pk}/launch", {"name": "ci run"},
-                     content_type="application/json").json()
+    pg = client.post(
+        f"/api/v1/playspecs/{spec.pk}/launch", {"name": "ci run"}, content_type="application/json"
+    ).json()
     assert pg["status"] == "running" and pg["name"] == "ci run"
     url = f"/api/v1/playgrounds/{pg['id']}"
     assert client.post(f"{url}/stop").json()["status"] == "stopped"
     assert client.post(f"{url}/start").json()["status"] == "running"
     assert client.post(f"{url}/recreate").json()["status"] == "running"
     until = timezone.now() + timedelta(days=1)
-    extended = client.post(f"{url}/extend", {"expires_at": until.isoformat()},
-                           content_type="application/json").json()
+    extended = client.post(
+        f"{url}/extend", {"expires_at": until.isoformat()}, content_type="application/json"
+    ).json()
     assert extended["expires_at"].startswith(until.strftime("%Y-%m-%dT%H:%M"))
     assert client.delete(url).status_code == 204
     assert client.get(url).json()["status"] == "destroyed"
@@ -40,8 +42,9 @@ def test_playground_lifecycle_through_the_api(user, api_client):
 def test_update_changes_only_given_fields(user, api_client):
     spec = resource_make(Playspec, user, description="keep", config={"a": 1})
     _, token = api_key_make(user, "playspecs:write", "playspecs:read")
-    response = api_client(token).patch(f"/api/v1/playspecs/{spec.pk}", {"name": "renamed"},
-                                       content_type="application/json")
+    response = api_client(token).patch(
+        f"/api/v1/playspecs/{spec.pk}", {"name": "renamed"}, content_type="application/json"
+    )
     assert response.status_code == 200
     spec.refresh_from_db()
     assert (spec.name, spec.description, spec.config) == ("renamed", "keep", {"a": 1})

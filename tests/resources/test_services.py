@@ -23,8 +23,14 @@ def events(monkeypatch):
     calls = []
 
     def record(*, owner, event, data):
-        calls.append({"owner": owner, "event": event, "data": data,
-                      "atomic": transaction.get_connection().in_atomic_block})
+        calls.append(
+            {
+                "owner": owner,
+                "event": event,
+                "data": data,
+                "atomic": transaction.get_connection().in_atomic_block,
+            }
+        )
 
     monkeypatch.setattr(services, "publish_event", record)
     return calls
@@ -48,12 +54,15 @@ def test_launch_creates_a_running_playground_and_announces_it(user, events):
     assert events[-1]["data"]["status"] == "running"
 
 
-@pytest.mark.parametrize("action, start, end, event", [
-    ("stop", Status.RUNNING, Status.STOPPED, "playground.stopped"),
-    ("start", Status.STOPPED, Status.RUNNING, "playground.started"),
-    ("recreate", Status.ERROR, Status.RUNNING, "playground.recreated"),
-    ("destroy", Status.STOPPED, Status.DESTROYED, "playground.destroyed"),
-])
+@pytest.mark.parametrize(
+    "action, start, end, event",
+    [
+        ("stop", Status.RUNNING, Status.STOPPED, "playground.stopped"),
+        ("start", Status.STOPPED, Status.RUNNING, "playground.started"),
+        ("recreate", Status.ERROR, Status.RUNNING, "playground.recreated"),
+        ("destroy", Status.STOPPED, Status.DESTROYED, "playground.destroyed"),
+    ],
+)
 def test_lifecycle_moves_and_announces(user, events, action, start, end, event):
     pg = resource_make(Playground, user, status=start)
     result = getattr(services, f"playground_{action}")(actor=API, playground=pg)
@@ -70,10 +79,17 @@ def test_error_records_the_message_and_announces(user, events):
     assert names(events) == ["playground.error"]
 
 
-@pytest.mark.parametrize("action, start", [
-    ("start", Status.RUNNING), ("stop", Status.STOPPED), ("start", Status.DESTROYED),
-    ("recreate", Status.DESTROYED), ("destroy", Status.DESTROYED), ("stop", Status.ERROR),
-])
+@pytest.mark.parametrize(
+    "action, start",
+    [
+        ("start", Status.RUNNING),
+        ("stop", Status.STOPPED),
+        ("start", Status.DESTROYED),
+        ("recreate", Status.DESTROYED),
+        ("destroy", Status.DESTROYED),
+        ("stop", Status.ERROR),
+    ],
+)
 def test_impossible_transitions_are_refused_and_change_nothing(user, events, action, start):
     pg = resource_make(Playground, user, status=start)
     with pytest.raises(ValidationError) as excinfo:
@@ -85,12 +101,15 @@ def test_impossible_transitions_are_refused_and_change_nothing(user, events, act
 
 def test_expiring_is_noticed_once_and_extend_restores_the_status(user, events, settings):
     settings.PLAYGROUND_EXPIRY_NOTICE = timedelta(hours=1)
-    soon = resource_make(Playground, user, status=Status.STOPPED,
-                         expires_at=timezone.now() + timedelta(minutes=30))
-    later = resource_make(Playground, user, status=Status.RUNNING,
-                          expires_at=timezone.now() + timedelta(hours=3))
-    gone = resource_make(Playground, user, status=Status.DESTROYED,
-                         expires_at=timezone.now() + timedelta(minutes=5))
+    soon = resource_make(
+        Playground, user, status=Status.STOPPED, expires_at=timezone.now() + timedelta(minutes=30)
+    )
+    later = resource_make(
+        Playground, user, status=Status.RUNNING, expires_at=timezone.now() + timedelta(hours=3)
+    )
+    gone = resource_make(
+        Playground, user, status=Status.DESTROYED, expires_at=timezone.now() + timedelta(minutes=5)
+    )
     # when the beat task runs twice
     assert playgrounds_mark_expiring() == 1
     assert playgrounds_mark_expiring() == 0
@@ -102,8 +121,9 @@ def test_expiring_is_noticed_once_and_extend_restores_the_status(user, events, s
     assert names(events) == ["playground.expiring"]
     assert events[0]["data"]["id"] == soon.pk and events[0]["data"]["status"] == "expiring"
     # when it is extended, it returns to what it was and will be noticed again later
-    soon = services.playground_extend(actor=API, playground=soon,
-                                      expires_at=timezone.now() + timedelta(minutes=50))
+    soon = services.playground_extend(
+        actor=API, playground=soon, expires_at=timezone.now() + timedelta(minutes=50)
+    )
     assert soon.status == Status.STOPPED and soon.expiring_notified_at is None
     assert playgrounds_mark_expiring() == 1
 
@@ -111,13 +131,15 @@ def test_expiring_is_noticed_once_and_extend_restores_the_status(user, events, s
 def test_extend_refuses_the_past_and_destroyed_playgrounds(user):
     pg = resource_make(Playground, user, status=Status.RUNNING)
     with pytest.raises(ValidationError):
-        services.playground_extend(actor=API, playground=pg,
-                                   expires_at=timezone.now() - timedelta(minutes=1))
+        services.playground_extend(
+            actor=API, playground=pg, expires_at=timezone.now() - timedelta(minutes=1)
+        )
     pg.status = Status.DESTROYED
     pg.save()
     with pytest.raises(ValidationError):
-        services.playground_extend(actor=API, playground=pg,
-                                   expires_at=timezone.now() + timedelta(hours=1))
+        services.playground_extend(
+            actor=API, playground=pg, expires_at=timezone.now() + timedelta(hours=1)
+        )
     assert Playground.objects.get(pk=pg.pk).expires_at is None
 
 
@@ -127,8 +149,12 @@ def test_playroom_and_playspec_creation_and_deletion_are_announced(user, events)
     room_id = room.pk
     services.resource_delete(actor=API, obj=room)
     services.resource_delete(actor=API, obj=spec)
-    assert names(events) == ["playroom.created", "playspec.created", "playroom.deleted",
-                             "playspec.deleted"]
+    assert names(events) == [
+        "playroom.created",
+        "playspec.created",
+        "playroom.deleted",
+        "playspec.deleted",
+    ]
     assert events[2]["data"] == {"id": room_id, "name": "room", "status": "deleted"}
     assert not Playroom.objects.exists() and not Playspec.objects.exists()
 

@@ -24,14 +24,28 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("email")
         parser.add_argument("--label", required=True)
-        parser.add_argument("--scope", action="append", required=True, dest="scopes",
-                            help=f"Repeatable. One of: {', '.join(scopes.OFFERED)}")
-        parser.add_argument("--restrict", action="append", default=[], metavar="FAMILY:ID",
-                            help="Repeatable. Narrow a scope's family to resource IDs.")
-        parser.add_argument("--expires", metavar="YYYY-MM-DD",
-                            help="Expire at the end of this day (UTC).")
-        parser.add_argument("--agent", action="store_true",
-                            help="An agent key: also stored encrypted so it can be revealed.")
+        parser.add_argument(
+            "--scope",
+            action="append",
+            required=True,
+            dest="scopes",
+            help=f"Repeatable. One of: {', '.join(scopes.OFFERED)}",
+        )
+        parser.add_argument(
+            "--restrict",
+            action="append",
+            default=[],
+            metavar="FAMILY:ID",
+            help="Repeatable. Narrow a scope's family to resource IDs.",
+        )
+        parser.add_argument(
+            "--expires", metavar="YYYY-MM-DD", help="Expire at the end of this day (UTC)."
+        )
+        parser.add_argument(
+            "--agent",
+            action="store_true",
+            help="An agent key: also stored encrypted so it can be revealed.",
+        )
 
     def handle(self, *args, **opts):
         User = get_user_model()  # noqa: N806
@@ -51,13 +65,19 @@ class Command(BaseCommand):
             restrictions.setdefault(family, []).append(pk)
         try:
             key, token = key_create(
-                actor=Actor(user=None, source=Source.CLI), owner=owner, label=opts["label"],
-                scope_names=opts["scopes"], expires_at=expires_at, restrictions=restrictions,
-                is_agent=opts["agent"])
+                actor=Actor(user=None, source=Source.CLI),
+                owner=owner,
+                label=opts["label"],
+                scope_names=opts["scopes"],
+                expires_at=expires_at,
+                restrictions=restrictions,
+                is_agent=opts["agent"],
+            )
         except ValidationError as exc:
-            raise CommandError("; ".join(
-                f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()
-            )) from None
-        self.stderr.write(f"Created key {key.label!r} (id {key.pk}) for {owner.email}. "
-                          f"The token is shown once:")
+            raise CommandError(
+                "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+            ) from None
+        self.stderr.write(
+            f"Created key {key.label!r} (id {key.pk}) for {owner.email}. The token is shown once:"
+        )
         self.stdout.write(token)

@@ -124,6 +124,8 @@ def key_create(
         names = scopes.parse(scope_names)
     except scopes.ScopeError as exc:
         raise ValidationError({"scopes": str(exc)}) from exc
+    if "\x00" in (label or ""):
+        raise ValidationError({"label": "Null characters are not allowed."})
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "Choose an expiry date in the future."})
     key = ApiKey(

@@ -69,6 +69,7 @@ def test_web_actor_without_step_up_cannot_manage_keys(user):
     [
         ({"label": ""}, "label"),
         ({"label": "x" * 101}, "label"),
+        ({"label": "nul\x00"}, "label"),
         ({"scope_names": []}, "scopes"),
         ({"scope_names": ["playgrounds:admin"]}, "scopes"),
         ({"scope_names": "playgrounds:read"}, "scopes"),

@@ -7,6 +7,11 @@ Public interface (other apps' API modules use it):
   calling key's scopes satisfy ``scope``.
 - ``restricted_ids(request, family)``: the resource IDs the key is narrowed to on ``family``,
   or None when it is not restricted there. Lists filter on them; anything else is 404.
+- ``actor_for(request)``: the ``Actor`` to pass to services (the key's owner, source api).
+
+Each request makes one Redis call (rate count + the key's change generation) and, in steady
+state, no database query: keys are cached per process for API_KEY_CACHE_SECONDS and dropped
+everywhere the moment a key service changes them (see ``_key_for``).
 """
 
 from __future__ import annotations

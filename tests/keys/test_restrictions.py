@@ -167,3 +167,14 @@ def test_create_always_belongs_to_the_keys_owner(family, user, other_user, api_c
     response = api_client(token).post(f"/api/v1/{family}", body, content_type="application/json")
     assert response.status_code == 201
     assert FAMILIES[family].model.objects.get(pk=response.json()["id"]).owner == user
+
+
+def test_webhooks_restriction_is_checked_against_the_owners_endpoints(user, other_user):
+    from webhooks.models import WebhookEndpoint
+
+    mine = WebhookEndpoint.objects.create(owner=user, url="https://example.com/a")
+    theirs = WebhookEndpoint.objects.create(owner=other_user, url="https://example.com/b")
+    key, _ = api_key_make(user, "webhooks:read", restrictions={"webhooks": [mine.pk]})
+    assert key.restrictions == {"webhooks": [mine.pk]}
+    with pytest.raises(ValidationError, match=f"No webhooks with ID {theirs.pk}"):
+        api_key_make(user, "webhooks:read", restrictions={"webhooks": [theirs.pk]})

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
@@ -10,10 +11,19 @@ admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "Fibe Access administration"
 admin.site.site_title = "Fibe Access admin"
 
+
+
+def api_not_found(request, rest: str):
+    """Unknown paths under the API answer in the API's own JSON error shape."""
+    return JsonResponse({"code": "not_found", "message": f"No API endpoint at /api/v1/{rest}."},
+                        status=404)
+
+
 urlpatterns = [
     path("", lambda request: redirect("accounts:security"), name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("api/v1/<path:rest>", api_not_found),
     path("", include("fibe_access.accounts.urls")),
     path("profile/api-keys/", include("keys.urls")),
     path("profile/webhooks/", include("webhooks.urls")),

@@ -1,17 +1,6 @@
 """Celery tasks: thin wrappers that take ids and call the delivery engine."""
 
 from celery import shared_task
-from celery.signals import task_postrun, task_prerun
-from django.db import close_old_connections
-
-
-@task_prerun.connect
-@task_postrun.connect
-def _recycle_database_connections(**kwargs) -> None:
-    """With CELERY_DB_REUSE_MAX set, Celery no longer closes the connection around each task;
-    do what Django does around a request instead (honour CONN_MAX_AGE, drop broken ones).
-    Project-wide: belongs in fibe_access/celery.py, kept here until that file's owner moves it."""
-    close_old_connections()
 
 
 # A receiver that dribbles its response could hold a worker past the per-read timeouts: the

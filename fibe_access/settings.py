@@ -159,6 +159,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing happens after a web request's commit: fail fast when the broker is away rather
+# than hold the request, since beat re-enqueues anything whose message never arrived.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0,
+                                    "interval_step": 0.1, "interval_max": 0.1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Celery's Django fix-up otherwise closes the database connection before and after every task
 # (a new PostgreSQL connection per webhook attempt); webhooks.tasks calls Django's

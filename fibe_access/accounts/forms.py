@@ -4,17 +4,20 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from .models import User
 
+# Argon2 hashes whatever it is given: a cap keeps a huge "password" from costing the server.
+PASSWORD_MAX = 1024
+
 
 class SignupForm(forms.Form):
     email = forms.EmailField(label="E-mail address", max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password1 = forms.CharField(
-        label="Password", strip=False,
+        label="Password", strip=False, max_length=PASSWORD_MAX,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password again", strip=False,
+        label="Password again", strip=False, max_length=PASSWORD_MAX,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
@@ -41,6 +44,10 @@ class LoginForm(AuthenticationForm):
     username = forms.EmailField(
         label="E-mail address", widget=forms.EmailInput(attrs={"autofocus": True,
                                                                "autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label="Password", strip=False, max_length=PASSWORD_MAX,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
 

@@ -182,3 +182,14 @@ def test_failed_sign_in_is_logged_for_the_account_owner(client, user):
 def test_failed_sign_in_for_an_unknown_email_writes_nothing(client, db):
     client.post("/accounts/login/", {"username": "nobody@example.com", "password": "x"})
     assert not SecurityEvent.objects.exists()
+
+
+def test_huge_passwords_are_refused_before_hashing(client, user):
+    huge = "x" * 100_000
+    signup = _signup(client, email="huge@example.com", password=huge)
+    assert signup.status_code == 200
+    assert b"at most 1024 characters" in signup.content
+    assert not User.objects.filter(email="huge@example.com").exists()
+    login = client.post("/accounts/login/", {"username": user.email, "password": huge})
+    assert login.status_code == 200
+    assert b"at most 1024 characters" in login.content

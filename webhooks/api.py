@@ -7,6 +7,7 @@ is write-only: responses say whether one is set, never what it is."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from django.http import Http404
 from ninja import Query, Router, Schema
@@ -16,9 +17,11 @@ from pydantic import AwareDatetime, Field
 from keys.auth import ScopeDenied, actor_for, require_scope, restricted_ids
 
 from . import selectors, services
+from .events import EVENT_NAMES
 from .models import Delivery
 
 FAMILY = "webhooks"
+EventName = Literal[EVENT_NAMES]  # the catalogue, so the schema lists what is accepted
 router = Router(tags=["webhooks"])
 
 
@@ -49,14 +52,14 @@ class EndpointOut(Schema):
 
 class EndpointIn(Schema):
     url: str = Field(max_length=2000)
-    events: list[str] = Field(min_length=1, max_length=50)
+    events: list[EventName] = Field(min_length=1, max_length=50)
     secret: str = Field("", max_length=255, description="Write-only; signs every request.")
     description: str = Field("", max_length=255)
 
 
 class EndpointPatch(Schema):
     url: str | None = Field(None, max_length=2000)
-    events: list[str] | None = Field(None, min_length=1, max_length=50)
+    events: list[EventName] | None = Field(None, min_length=1, max_length=50)
     secret: str | None = Field(None, max_length=255, description='Write-only; "" removes it.')
     description: str | None = Field(None, max_length=255)
     is_active: bool | None = None

@@ -200,3 +200,17 @@ def test_page_query_counts_do_not_grow_with_deliveries(stepped_up_client, user):
     _deliveries(endpoint, 30, status="failed")
     assert _queries(stepped_up_client, "/profile/webhooks/") == few_list
     assert _queries(stepped_up_client, f"/profile/webhooks/{endpoint.pk}/") == few_log
+
+
+def test_recent_outcomes_union_and_window_paths_agree(user, monkeypatch):
+    from webhooks import presenters
+
+    first, second = _endpoint(user), _endpoint(user, url=URL + "/2")
+    _deliveries(first, 60)
+    _deliveries(second, 3, status="failed")
+    union = presenters.recent_outcomes([first.pk, second.pk])
+    monkeypatch.setattr(connection.features, "supports_slicing_ordering_in_compound", False)
+    window = presenters.recent_outcomes([first.pk, second.pk])
+    assert union == window
+    assert len(union[first.pk]) == presenters.STRIP_LENGTH
+    assert [r["status"] for r in union[second.pk]] == ["failed"] * 3

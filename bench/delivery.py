@@ -103,8 +103,13 @@ def baseline_worker(args) -> float:
     with requests.Session() as session:
         for seq in seqs:
             body = b'{"event":"playground.created","data":{"id":%d}}' % seq
-            session.post(url, data=body, headers={"Content-Type": "application/json"},
-                         timeout=(5, 15), allow_redirects=False).close()
+            session.post(
+                url,
+                data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=(5, 15),
+                allow_redirects=False,
+            ).close()
     return time.process_time() - started
 
 
@@ -130,15 +135,21 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="fibe-bench-"))
     print(f"logs in {tmp}")
-    database_url = os.environ.setdefault("DATABASE_URL",
-                                         "postgres://postgres@127.0.0.1:5432/fibe_bench")
+    database_url = os.environ.setdefault(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fibe_bench"
+    )
     ensure_database(database_url)
     redis = RedisServer(tmp)
     procs = []
     try:
-        os.environ.update({"REDIS_URL": redis.url, "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
-                           "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
-                           "LOG_LEVEL": "WARNING"})
+        os.environ.update(
+            {
+                "REDIS_URL": redis.url,
+                "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
+                "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
+                "LOG_LEVEL": "WARNING",
+            }
+        )
         import django
 
         django.setup()
@@ -167,8 +178,9 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
 
     log_path, port_file = tmp / "receipts.log", tmp / "port"
     log_path.touch()
-    receiver = subprocess.Popen([sys.executable, __file__, "--receiver", str(port_file),
-                                 str(log_path)])
+    receiver = subprocess.Popen(
+        [sys.executable, __file__, "--receiver", str(port_file), str(log_path)]
+    )
     procs.append(receiver)
     while not port_file.exists() or not port_file.read_text():
         time.sleep(0.05)
@@ -177,14 +189,18 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
     # Rows of this run only (others may bench against the same database at the same time).
     tag = f"bench-{os.getpid()}-{int(time.time())}"
     owner = User.objects.create(email=f"{tag}-one@example.com")
-    WebhookEndpoint.objects.create(owner=owner, url=url, events=["playground.created"],
-                                   secret=SECRET)
+    WebhookEndpoint.objects.create(
+        owner=owner, url=url, events=["playground.created"], secret=SECRET
+    )
 
     def publish(seq: int, who=owner) -> float:
         started = time.monotonic()
         with transaction.atomic():
-            publish_event(owner=who, event="playground.created",
-                          data={"id": seq, "name": "bench", "status": "running"})
+            publish_event(
+                owner=who,
+                event="playground.created",
+                data={"id": seq, "name": "bench", "status": "running"},
+            )
         return started
 
     # 1. 2000 events to one endpoint, all queued before the worker starts, so the drain rate
@@ -194,9 +210,14 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
         publish(seq)
     publish_rate = EVENTS / (time.monotonic() - started)
     env = {**os.environ, "DATABASE_CONN_MAX_AGE": "600"}
-    worker = Worker(env=env, log=tmp / "worker.log", name="bench", concurrency=2,
-                    loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "warning"),
-                    wait_ready=False)
+    worker = Worker(
+        env=env,
+        log=tmp / "worker.log",
+        name="bench",
+        concurrency=2,
+        loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "warning"),
+        wait_ready=False,
+    )
     procs.append(worker)
     wait_receipts(log_path, 1, 120)
     cpu_before = cpu_seconds(worker.proc.pid)
@@ -227,14 +248,22 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
 
     # 3. Fan-out: one event to 500 endpoints.
     fan_owner = User.objects.create(email=f"{tag}-fan@example.com")
-    WebhookEndpoint.objects.bulk_create([
-        WebhookEndpoint(owner=fan_owner, url=f"{url}/{i}", events=["playground.created"],
-                        secret=SECRET) for i in range(FANOUT)])
+    WebhookEndpoint.objects.bulk_create(
+        [
+            WebhookEndpoint(
+                owner=fan_owner, url=f"{url}/{i}", events=["playground.created"], secret=SECRET
+            )
+            for i in range(FANOUT)
+        ]
+    )
     with CaptureQueriesContext(connection) as queries:
         started = time.monotonic()
         with transaction.atomic():
-            publish_event(owner=fan_owner, event="playground.created",
-                          data={"id": 40_000, "name": "fan", "status": "running"})
+            publish_event(
+                owner=fan_owner,
+                event="playground.created",
+                data={"id": 40_000, "name": "fan", "status": "running"},
+            )
             in_txn = time.monotonic()
         committed = time.monotonic()
     got = wait_receipts(log_path, base + FANOUT, 300)[base:]
@@ -242,18 +271,26 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
 
     User.objects.filter(email__startswith=tag).delete()  # cascades to endpoints and logs
 
-    print(f"drain   {EVENTS} queued events → 1 endpoint, worker -c 2: {ours:7.0f} deliveries/s "
-          f"(publishing them ran at {publish_rate:.0f} events/s in one process)")
+    print(
+        f"drain   {EVENTS} queued events → 1 endpoint, worker -c 2: {ours:7.0f} deliveries/s "
+        f"(publishing them ran at {publish_rate:.0f} events/s in one process)"
+    )
     print(f"raw     requests.Session loop, 2 processes: {raw:7.0f} POST/s")
-    print(f"cpu     worker (main + pool) {worker_cpu_ms:.1f} ms per delivery, raw loop "
-          f"{raw_cpu_ms:.1f} ms per POST (PostgreSQL and Redis not counted)")
+    print(
+        f"cpu     worker (main + pool) {worker_cpu_ms:.1f} ms per delivery, raw loop "
+        f"{raw_cpu_ms:.1f} ms per POST (PostgreSQL and Redis not counted)"
+    )
     print(f"ratio   ours / raw = {ours / raw:.2f}")
-    print(f"paced   {PACED} events at {1 / PACE:.0f}/s: publish→receipt p50 "
-          f"{pct(paced_lat, 50):.1f} ms  p99 {pct(paced_lat, 99):.1f} ms  "
-          f"mean {statistics.mean(paced_lat):.1f} ms")
-    print(f"fan-out 1 event → {FANOUT} endpoints: publish {1000 * (in_txn - started):.1f} ms "
-          f"in the transaction, {1000 * (committed - started):.1f} ms with commit and enqueue; "
-          f"{len(queries.captured_queries)} queries; all {FANOUT} received after {fan_all:.2f} s")
+    print(
+        f"paced   {PACED} events at {1 / PACE:.0f}/s: publish→receipt p50 "
+        f"{pct(paced_lat, 50):.1f} ms  p99 {pct(paced_lat, 99):.1f} ms  "
+        f"mean {statistics.mean(paced_lat):.1f} ms"
+    )
+    print(
+        f"fan-out 1 event → {FANOUT} endpoints: publish {1000 * (in_txn - started):.1f} ms "
+        f"in the transaction, {1000 * (committed - started):.1f} ms with commit and enqueue; "
+        f"{len(queries.captured_queries)} queries; all {FANOUT} received after {fan_all:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -81,8 +81,11 @@ def measure(client: Client, url: str, n: int) -> dict:
         response = client.get(url)
         times.append(time.perf_counter() - start)
         assert response.status_code == 200
-    return {"queries": len(queries), "ms": 1000 * statistics.median(times),
-            "bytes": len(response.content)}
+    return {
+        "queries": len(queries),
+        "ms": 1000 * statistics.median(times),
+        "bytes": len(response.content),
+    }
 
 
 def keys_owner(n: int):
@@ -92,9 +95,15 @@ def keys_owner(n: int):
     user = UserFactory()
     pgs = [resource_make(Playground, user).pk for _ in range(3)]
     for i in range(n):  # a mix: plain, restricted, expiring, agent
-        api_key_make(user, "playgrounds:read", "playspecs:manage", "launch:write",
-                     label=f"key {i}", restrictions={"playgrounds": pgs[: 1 + i % 3]}
-                     if i % 2 else None, is_agent=i % 5 == 0)
+        api_key_make(
+            user,
+            "playgrounds:read",
+            "playspecs:manage",
+            "launch:write",
+            label=f"key {i}",
+            restrictions={"playgrounds": pgs[: 1 + i % 3]} if i % 2 else None,
+            is_agent=i % 5 == 0,
+        )
     return user
 
 
@@ -106,23 +115,53 @@ def endpoint_with(n: int):
     from webhooks.publish import serialise
 
     user = UserFactory()
-    endpoint = WebhookEndpoint.objects.create(owner=user, url="https://hooks.example.com/in",
-                                              events=["playground.created"], secret="s")  # noqa: S106
+    endpoint = WebhookEndpoint.objects.create(
+        owner=user,
+        url="https://hooks.example.com/in",
+        events=["playground.created"],
+        secret="s",  # noqa: S106
+    )
     now = timezone.now()
-    events = Event.objects.bulk_create([
-        Event(type="playground.created", owner=user, body=serialise(
-            event="playground.created", data={"id": i, "name": f"pg {i}", "status": "running"},
-            at=now)) for i in range(n)])
+    events = Event.objects.bulk_create(
+        [
+            Event(
+                type="playground.created",
+                owner=user,
+                body=serialise(
+                    event="playground.created",
+                    data={"id": i, "name": f"pg {i}", "status": "running"},
+                    at=now,
+                ),
+            )
+            for i in range(n)
+        ]
+    )
     statuses = [Delivery.Status.SUCCEEDED, Delivery.Status.FAILED, Delivery.Status.RETRYING]
-    deliveries = Delivery.objects.bulk_create([
-        Delivery(event=e, endpoint=endpoint, status=statuses[i % 3], attempt_count=2)
-        for i, e in enumerate(events)])
-    Attempt.objects.bulk_create([
-        Attempt(delivery=d, number=k, trigger="scheduled", request_url=endpoint.url,
-                request_headers={"webhook-id": str(d.uid)}, request_body=b"{}",
-                response_status=500 if k == 1 else 200, response_body="ok", duration_ms=12,
-                failure_reason="Receiver answered HTTP 500." if k == 1 else "")
-        for d in deliveries for k in (1, 2)], batch_size=2000)
+    deliveries = Delivery.objects.bulk_create(
+        [
+            Delivery(event=e, endpoint=endpoint, status=statuses[i % 3], attempt_count=2)
+            for i, e in enumerate(events)
+        ]
+    )
+    Attempt.objects.bulk_create(
+        [
+            Attempt(
+                delivery=d,
+                number=k,
+                trigger="scheduled",
+                request_url=endpoint.url,
+                request_headers={"webhook-id": str(d.uid)},
+                request_body=b"{}",
+                response_status=500 if k == 1 else 200,
+                response_body="ok",
+                duration_ms=12,
+                failure_reason="Receiver answered HTTP 500." if k == 1 else "",
+            )
+            for d in deliveries
+            for k in (1, 2)
+        ],
+        batch_size=2000,
+    )
     return user, endpoint
 
 
@@ -133,8 +172,9 @@ def run(args) -> dict:
         rows[f"keys:{n}"] = measure(stepped_up_client(user), "/profile/api-keys/", args.requests)
     for n in DELIVERY_SIZES:
         user, endpoint = endpoint_with(n)
-        rows[f"log:{n}"] = measure(stepped_up_client(user), f"/profile/webhooks/{endpoint.pk}/",
-                                   args.requests)
+        rows[f"log:{n}"] = measure(
+            stepped_up_client(user), f"/profile/webhooks/{endpoint.pk}/", args.requests
+        )
     return rows
 
 
@@ -143,8 +183,7 @@ def report(rows: dict) -> dict:
     for name, row in rows.items():
         page, n = name.split(":")
         label = "Profile → API Keys" if page == "keys" else "webhook delivery log"
-        print(f"{label:<28}{n:>6}{row['queries']:>9}{row['ms']:>11.1f}"
-              f"{row['bytes'] / 1024:>8.0f}")
+        print(f"{label:<28}{n:>6}{row['queries']:>9}{row['ms']:>11.1f}{row['bytes'] / 1024:>8.0f}")
     k1, k10, k200 = (rows[f"keys:{n}"] for n in KEY_SIZES)
     l1, l10, l5000 = (rows[f"log:{n}"] for n in DELIVERY_SIZES)
     figures = {
@@ -156,13 +195,17 @@ def report(rows: dict) -> dict:
         "log_time_5000_over_1": l5000["ms"] / l1["ms"],
         "log_time_5000_over_10": l5000["ms"] / l10["ms"],
     }
-    print(f"keys page: 200 keys / 1 key time x{figures['keys_time_200_over_1']:.2f}, / 10 keys "
-          f"x{figures['keys_time_200_over_10']:.2f}; queries added over 10 keys "
-          f"{figures['keys_queries_200_minus_10']} (target 0), over 1 unrestricted key "
-          f"{figures['keys_queries_200_minus_1']}")
-    print(f"delivery log: 5000 / 1 time x{figures['log_time_5000_over_1']:.2f}, / 10 "
-          f"x{figures['log_time_5000_over_10']:.2f} (target <= 2); queries added "
-          f"{figures['log_queries_5000_minus_1']} (target 0)")
+    print(
+        f"keys page: 200 keys / 1 key time x{figures['keys_time_200_over_1']:.2f}, / 10 keys "
+        f"x{figures['keys_time_200_over_10']:.2f}; queries added over 10 keys "
+        f"{figures['keys_queries_200_minus_10']} (target 0), over 1 unrestricted key "
+        f"{figures['keys_queries_200_minus_1']}"
+    )
+    print(
+        f"delivery log: 5000 / 1 time x{figures['log_time_5000_over_1']:.2f}, / 10 "
+        f"x{figures['log_time_5000_over_10']:.2f} (target <= 2); queries added "
+        f"{figures['log_queries_5000_minus_1']} (target 0)"
+    )
     return figures
 
 

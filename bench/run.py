@@ -35,7 +35,8 @@ class Figure:
     def row(self) -> str:
         shown = "—" if self.value is None else f"{self.value:.3g}"
         verdict = {True: "PASS", False: "MISS", None: "n/a" if self.value is None else "info"}[
-            self.ok]
+            self.ok
+        ]
         return f"{self.bench:<9}{self.what:<58}{shown:>10}  {self.target:<10}{verdict}"
 
 
@@ -52,28 +53,63 @@ def _figure(bench, what, value, target, check=None) -> Figure:
 
 def auth_figures(out: str) -> list[Figure]:
     return [
-        _figure("auth", "authenticated / unauthenticated req/s (same view)",
-                _number(r"ratio ([\d.]+) \(target", out), ">= 0.90", lambda v: v >= 0.90),
-        _figure("auth", "queries added by authentication per request",
-                _number(r"queries added by auth ([-\d.]+)", out), "<= 1", lambda v: v <= 1),
-        _figure("auth", "writes in steady state (per 100 requests)",
-                _number(r"writes in steady state (\d+)", out), "0", lambda v: v == 0),
+        _figure(
+            "auth",
+            "authenticated / unauthenticated req/s (same view)",
+            _number(r"ratio ([\d.]+) \(target", out),
+            ">= 0.90",
+            lambda v: v >= 0.90,
+        ),
+        _figure(
+            "auth",
+            "queries added by authentication per request",
+            _number(r"queries added by auth ([-\d.]+)", out),
+            "<= 1",
+            lambda v: v <= 1,
+        ),
+        _figure(
+            "auth",
+            "writes in steady state (per 100 requests)",
+            _number(r"writes in steady state (\d+)", out),
+            "0",
+            lambda v: v == 0,
+        ),
     ]
 
 
 def delivery_figures(out: str) -> list[Figure]:
     return [
-        _figure("delivery", "deliveries/s / raw requests.Session POST/s",
-                _number(r"ours / raw = ([\d.]+)", out), ">= 0.5", lambda v: v >= 0.5),
-        _figure("delivery", "publish → receipt p50 (ms), worker keeping up",
-                _number(r"p50 ([\d.]+) ms", out), "<= 50", lambda v: v <= 50),
-        _figure("delivery", "publish → receipt p99 (ms)",
-                _number(r"p99 ([\d.]+) ms", out), "(shown)"),
-        _figure("delivery", "publish of a 500-endpoint fan-out, in transaction (ms)",
-                _number(r"publish ([\d.]+) ms in the transaction", out), "<= 100",
-                lambda v: v <= 100),
-        _figure("delivery", "queries for that publish (constant in endpoints)",
-                _number(r"(\d+) queries;", out), "<= 5", lambda v: v <= 5),
+        _figure(
+            "delivery",
+            "deliveries/s / raw requests.Session POST/s",
+            _number(r"ours / raw = ([\d.]+)", out),
+            ">= 0.5",
+            lambda v: v >= 0.5,
+        ),
+        _figure(
+            "delivery",
+            "publish → receipt p50 (ms), worker keeping up",
+            _number(r"p50 ([\d.]+) ms", out),
+            "<= 50",
+            lambda v: v <= 50,
+        ),
+        _figure(
+            "delivery", "publish → receipt p99 (ms)", _number(r"p99 ([\d.]+) ms", out), "(shown)"
+        ),
+        _figure(
+            "delivery",
+            "publish of a 500-endpoint fan-out, in transaction (ms)",
+            _number(r"publish ([\d.]+) ms in the transaction", out),
+            "<= 100",
+            lambda v: v <= 100,
+        ),
+        _figure(
+            "delivery",
+            "queries for that publish (constant in endpoints)",
+            _number(r"(\d+) queries;", out),
+            "<= 5",
+            lambda v: v <= 5,
+        ),
     ]
 
 
@@ -81,18 +117,43 @@ def pages_figures(out: str) -> list[Figure]:
     line = next((x for x in out.splitlines() if x.startswith("BENCH-JSON ")), None)
     got = json.loads(line.removeprefix("BENCH-JSON ")) if line else {}
     return [
-        _figure("pages", "keys page queries: 200 keys − 10 keys",
-                got.get("keys_queries_200_minus_10"), "0", lambda v: v == 0),
-        _figure("pages", "keys page time: 200 keys / 10 keys",
-                got.get("keys_time_200_over_10"), "(shown)"),
-        _figure("pages", "keys page time: 200 keys / 1 key",
-                got.get("keys_time_200_over_1"), "(shown)"),
-        _figure("pages", "delivery log queries: 5000 − 1 deliveries",
-                got.get("log_queries_5000_minus_1"), "0", lambda v: v == 0),
-        _figure("pages", "delivery log time: 5000 / 10 deliveries",
-                got.get("log_time_5000_over_10"), "<= 2", lambda v: v <= 2),
-        _figure("pages", "delivery log time: 5000 / 1 delivery",
-                got.get("log_time_5000_over_1"), "<= 2", lambda v: v <= 2),
+        _figure(
+            "pages",
+            "keys page queries: 200 keys − 10 keys",
+            got.get("keys_queries_200_minus_10"),
+            "0",
+            lambda v: v == 0,
+        ),
+        _figure(
+            "pages",
+            "keys page time: 200 keys / 10 keys",
+            got.get("keys_time_200_over_10"),
+            "(shown)",
+        ),
+        _figure(
+            "pages", "keys page time: 200 keys / 1 key", got.get("keys_time_200_over_1"), "(shown)"
+        ),
+        _figure(
+            "pages",
+            "delivery log queries: 5000 − 1 deliveries",
+            got.get("log_queries_5000_minus_1"),
+            "0",
+            lambda v: v == 0,
+        ),
+        _figure(
+            "pages",
+            "delivery log time: 5000 / 10 deliveries",
+            got.get("log_time_5000_over_10"),
+            "<= 2",
+            lambda v: v <= 2,
+        ),
+        _figure(
+            "pages",
+            "delivery log time: 5000 / 1 delivery",
+            got.get("log_time_5000_over_1"),
+            "<= 2",
+            lambda v: v <= 2,
+        ),
     ]
 
 
@@ -101,8 +162,12 @@ BENCHES = {"auth": auth_figures, "delivery": delivery_figures, "pages": pages_fi
 
 def bench_env() -> dict:
     url = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    return {**os.environ, "DATABASE_URL": urlunsplit(url._replace(path="/fibe_bench")),
-            "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test", "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "DATABASE_URL": urlunsplit(url._replace(path="/fibe_bench")),
+        "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def run_one(name: str, env: dict) -> tuple[str, float]:
@@ -112,8 +177,14 @@ def run_one(name: str, env: dict) -> tuple[str, float]:
         print(f"(bench/{name}.py does not exist yet: skipped)")
         return "", 0.0
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, str(script)], env=env, cwd=BENCH_DIR.parent,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=env,
+        cwd=BENCH_DIR.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines = []
     for line in proc.stdout:
         if not line.startswith("BENCH-JSON "):
@@ -142,8 +213,10 @@ def main() -> int:
     met = [f for f in figures if f.ok]
     missed = [f for f in figures if f.ok is False]
     absent = [f for f in figures if f.value is None]
-    print(f"\n{len(met)} met, {len(missed)} missed, {len(absent)} not measured "
-          f"(ratios from one run on this machine; see bench/README.md)")
+    print(
+        f"\n{len(met)} met, {len(missed)} missed, {len(absent)} not measured "
+        f"(ratios from one run on this machine; see bench/README.md)"
+    )
     return 0
 
 

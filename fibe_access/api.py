@@ -25,8 +25,9 @@ class FibeAPI(NinjaAPI):
         return response
 
     def create_response(self, request, data, *, status=None, temporal_response=None):
-        response = super().create_response(request, data, status=status,
-                                           temporal_response=temporal_response)
+        response = super().create_response(
+            request, data, status=status, temporal_response=temporal_response
+        )
         if temporal_response is None:
             for name, value in getattr(request, "rate_limit_headers", {}).items():
                 response.setdefault(name, value)
@@ -36,8 +37,10 @@ class FibeAPI(NinjaAPI):
         schema = super().get_openapi_schema(**kwargs)
         # Any operation with a body answers 400 when the body is not JSON (ninja's ParseError,
         # turned into our error by _http_error below): say so in every such operation.
-        bad_body = {"description": "Bad Request: the body is not valid JSON",
-                    "content": {"application/json": {"schema": BAD_REQUEST}}}
+        bad_body = {
+            "description": "Bad Request: the body is not valid JSON",
+            "content": {"application/json": {"schema": BAD_REQUEST}},
+        }
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 if isinstance(operation, dict) and "requestBody" in operation:
@@ -45,8 +48,11 @@ class FibeAPI(NinjaAPI):
         return schema
 
 
-BAD_REQUEST = {"type": "object", "required": ["code", "message"],
-               "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}
+BAD_REQUEST = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+}
 
 api = FibeAPI(
     title="Fibe API",
@@ -59,8 +65,9 @@ api = FibeAPI(
 
 
 def error(request, status: int, code: str, message: str, headers=None, **extra):
-    response = api.create_response(request, {"code": code, "message": message, **extra},
-                                   status=status)
+    response = api.create_response(
+        request, {"code": code, "message": message, **extra}, status=status
+    )
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -79,14 +86,26 @@ def _unauthenticated(request, exc):
 
 @api.exception_handler(NinjaValidationError)
 def _bad_input(request, exc: NinjaValidationError):
-    fields = [".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "payload", "query",
-                                                                        "path", "page"))
-              for e in exc.errors]
+    fields = [
+        ".".join(
+            str(p)
+            for p in e.get("loc", ())
+            if p not in ("body", "payload", "query", "path", "page")
+        )
+        for e in exc.errors
+    ]
     first = exc.errors[0] if exc.errors else {}
     message = f"{fields[0] or 'input'}: {first.get('msg', 'invalid')}" if fields else "Bad input."
-    return error(request, 422, "invalid", message,
-                 errors=[{"field": f, "message": e.get("msg", "")}
-                         for f, e in zip(fields, exc.errors, strict=True)])
+    return error(
+        request,
+        422,
+        "invalid",
+        message,
+        errors=[
+            {"field": f, "message": e.get("msg", "")}
+            for f, e in zip(fields, exc.errors, strict=True)
+        ],
+    )
 
 
 @api.exception_handler(DjangoValidationError)
@@ -113,8 +132,9 @@ def _forbidden(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
-    return error(request, exc.status_code, "bad_request" if exc.status_code < 500 else "error",
-                 str(exc))
+    return error(
+        request, exc.status_code, "bad_request" if exc.status_code < 500 else "error", str(exc)
+    )
 
 
 keys.api.install(api)  # /me and one router per resource family

@@ -12,11 +12,11 @@ admin.site.site_header = "Fibe Access administration"
 admin.site.site_title = "Fibe Access admin"
 
 
-
 def api_not_found(request, rest: str):
     """Unknown paths under the API answer in the API's own JSON error shape."""
-    return JsonResponse({"code": "not_found", "message": f"No API endpoint at /api/v1/{rest}."},
-                        status=404)
+    return JsonResponse(
+        {"code": "not_found", "message": f"No API endpoint at /api/v1/{rest}."}, status=404
+    )
 
 
 urlpatterns = [

@@ -10,14 +10,35 @@ from .models import ApiKey
 class ApiKeyAdmin(admin.ModelAdmin):
     """Staff see keys, never a digest or a token, and change them only through services."""
 
-    list_display = ["label", "owner", "status_now", "scope_list", "last_used_at", "last_used_ip",
-                    "expires_at", "is_agent", "created_at"]
+    list_display = [
+        "label",
+        "owner",
+        "status_now",
+        "scope_list",
+        "last_used_at",
+        "last_used_ip",
+        "expires_at",
+        "is_agent",
+        "created_at",
+    ]
     list_filter = ["status", "is_agent"]
     search_fields = ["label", "owner__email", "last4"]
     list_select_related = ["owner"]
-    fields = ["owner", "label", "ending", "scopes", "restrictions", "status", "is_agent",
-              "expires_at", "rate_limit_per_minute", "created_at", "rotated_at", "last_used_at",
-              "last_used_ip"]
+    fields = [
+        "owner",
+        "label",
+        "ending",
+        "scopes",
+        "restrictions",
+        "status",
+        "is_agent",
+        "expires_at",
+        "rate_limit_per_minute",
+        "created_at",
+        "rotated_at",
+        "last_used_at",
+        "last_used_ip",
+    ]
     readonly_fields = fields
     actions = ["revoke", "expire_now"]
 

@@ -5,31 +5,43 @@ from django.utils import timezone
 
 from . import scopes
 
-EXPIRY_CHOICES = [("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("none", "No expiry"),
-                  ("date", "On a date")]
+EXPIRY_CHOICES = [
+    ("7", "7 days"),
+    ("30", "30 days"),
+    ("90", "90 days"),
+    ("none", "No expiry"),
+    ("date", "On a date"),
+]
 RESTRICT_PREFIX = "restrict_"
 MAX_RESOURCE_CHOICES = 500
 
 
 class KeyCreateForm(forms.Form):
     label = forms.CharField(
-        label="Label", max_length=100,
+        label="Label",
+        max_length=100,
         help_text="Your reference for this key, e.g. “CI/CD Pipeline” or “Local Dev”.",
     )
     scopes = forms.MultipleChoiceField(
-        label="Scopes", choices=[(n, n) for n in scopes.OFFERED],
+        label="Scopes",
+        choices=[(n, n) for n in scopes.OFFERED],
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one scope.",
-                        "invalid_choice": "Unknown scope “%(value)s”."},
+        error_messages={
+            "required": "Choose at least one scope.",
+            "invalid_choice": "Unknown scope “%(value)s”.",
+        },
     )
-    expiry = forms.ChoiceField(label="Expires", choices=EXPIRY_CHOICES, initial="30",
-                               widget=forms.RadioSelect)
-    expires_on = forms.DateField(label="Expiry date", required=False,
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+    expiry = forms.ChoiceField(
+        label="Expires", choices=EXPIRY_CHOICES, initial="30", widget=forms.RadioSelect
+    )
+    expires_on = forms.DateField(
+        label="Expiry date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     is_agent = forms.BooleanField(
-        label="For agents (unencrypted)", required=False,
+        label="For agents (unencrypted)",
+        required=False,
         help_text="Stores the token so a Genie can read it at runtime. Anyone with access to "
-                  "your account can read it too. Only tick this if an agent needs it.",
+        "your account can read it too. Only tick this if an agent needs it.",
     )
 
     def __init__(self, *args, resource_choices: dict[str, list[tuple[int, str]]], **kwargs):
@@ -38,10 +50,15 @@ class KeyCreateForm(forms.Form):
         for family, choices in resource_choices.items():
             name = RESTRICT_PREFIX + family
             self.fields[name] = forms.TypedMultipleChoiceField(
-                label=scopes.FAMILIES[family], choices=choices, coerce=int, required=False,
+                label=scopes.FAMILIES[family],
+                choices=choices,
+                coerce=int,
+                required=False,
                 widget=forms.CheckboxSelectMultiple,
-                error_messages={"invalid_choice": "You can only restrict a key to resources "
-                                                  "you own (%(value)s is not one of them)."},
+                error_messages={
+                    "invalid_choice": "You can only restrict a key to resources "
+                    "you own (%(value)s is not one of them)."
+                },
             )
             self.restrict_families.append(family)
 
@@ -76,8 +93,10 @@ class KeyCreateForm(forms.Form):
             if not ids:
                 continue
             if family not in families:
-                self.add_error(RESTRICT_PREFIX + family, (
-                    f"You restricted {scopes.FAMILIES[family]} but chose no scope for them."))
+                self.add_error(
+                    RESTRICT_PREFIX + family,
+                    (f"You restricted {scopes.FAMILIES[family]} but chose no scope for them."),
+                )
                 continue
             restrictions[family] = sorted(set(ids))
         data["restrictions"] = restrictions

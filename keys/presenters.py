@@ -30,8 +30,10 @@ def _group_scopes(names: list[str]) -> list[tuple[str, list[str]]]:
             groups[scopes.FAMILIES[family]].append(action)
         else:
             narrow.append(name)
-    out = [(label, sorted(actions, key=ACTION_ORDER.index)) for label, actions in
-           sorted(groups.items())]
+    out = [
+        (label, sorted(actions, key=ACTION_ORDER.index))
+        for label, actions in sorted(groups.items())
+    ]
     if narrow:
         out.append(("Narrow", narrow))
     return out
@@ -46,8 +48,11 @@ def _resource_names(keys: list[ApiKey]) -> dict[str, dict[int, str]]:
     names: dict[str, dict[int, str]] = {}
     for family, ids in wanted.items():
         model = family_model(family)
-        names[family] = dict(model.objects.filter(pk__in=ids).values_list("pk", _label_field(
-            model))) if model else {}
+        names[family] = (
+            dict(model.objects.filter(pk__in=ids).values_list("pk", _label_field(model)))
+            if model
+            else {}
+        )
     return names
 
 
@@ -60,12 +65,20 @@ def key_cards(keys: list[ApiKey]) -> list[KeyCard]:
     cards = []
     for key in keys:
         restrictions = [
-            (scopes.FAMILIES.get(family, family),
-             [names.get(family, {}).get(i, f"#{i} (deleted)") for i in ids])
+            (
+                scopes.FAMILIES.get(family, family),
+                [names.get(family, {}).get(i, f"#{i} (deleted)") for i in ids],
+            )
             for family, ids in sorted((key.restrictions or {}).items())
         ]
-        cards.append(KeyCard(key=key, status=key.current_status(),
-                             scope_groups=_group_scopes(key.scopes), restrictions=restrictions))
+        cards.append(
+            KeyCard(
+                key=key,
+                status=key.current_status(),
+                scope_groups=_group_scopes(key.scopes),
+                restrictions=restrictions,
+            )
+        )
     return cards
 
 
@@ -78,8 +91,11 @@ def resource_choices(*, owner, limit: int = 500) -> dict[str, list[tuple[int, st
         if model is None:
             continue
         label_field = _label_field(model)
-        rows = list(model.objects.filter(owner=owner).order_by(label_field, "pk")
-                    .values_list("pk", label_field)[:limit])
+        rows = list(
+            model.objects.filter(owner=owner)
+            .order_by(label_field, "pk")
+            .values_list("pk", label_field)[:limit]
+        )
         out[family] = [(pk, f"{label} (#{pk})") for pk, label in rows]
     return out
 
@@ -97,9 +113,18 @@ def scope_picker(form) -> tuple[list[PickerRow], list[dict]]:
     chosen = set(form.data.getlist("scopes")) if form.is_bound else set()
     rows = []
     for family, label in scopes.FAMILIES.items():
-        options = [{"name": f"{family}:{a}", "action": a, "checked": f"{family}:{a}" in chosen,
-                    "help": scopes.help_text(f"{family}:{a}")} for a in ACTION_ORDER]
+        options = [
+            {
+                "name": f"{family}:{a}",
+                "action": a,
+                "checked": f"{family}:{a}" in chosen,
+                "help": scopes.help_text(f"{family}:{a}"),
+            }
+            for a in ACTION_ORDER
+        ]
         rows.append(PickerRow(family=family, label=label, options=options))
-    narrow = [{"name": s.name, "help": s.help, "checked": s.name in chosen,
-               "family": s.family or ""} for s in scopes.NARROW]
+    narrow = [
+        {"name": s.name, "help": s.help, "checked": s.name in chosen, "family": s.family or ""}
+        for s in scopes.NARROW
+    ]
     return rows, narrow

@@ -48,24 +48,37 @@ def key_create(request):
         data = form.cleaned_data
         try:
             key, token = services.key_create(
-                actor=Actor.from_request(request), owner=request.user, label=data["label"],
-                scope_names=data["scopes"], expires_at=data["expires_at"],
-                restrictions=data["restrictions"], is_agent=data["is_agent"],
+                actor=Actor.from_request(request),
+                owner=request.user,
+                label=data["label"],
+                scope_names=data["scopes"],
+                expires_at=data["expires_at"],
+                restrictions=data["restrictions"],
+                is_agent=data["is_agent"],
             )
         except ValidationError as exc:
             _add_service_errors(form, exc)
         else:
             return _show_token_once(request, key, token)
-    return render(request, "keys/create.html", {
-        "form": form, "picker": presenters.scope_picker(form),
-        "restrict_fields": [form[f"restrict_{f}"] for f in form.restrict_families],
-        "has_resources": any(choices.values()),
-    })
+    return render(
+        request,
+        "keys/create.html",
+        {
+            "form": form,
+            "picker": presenters.scope_picker(form),
+            "restrict_fields": [form[f"restrict_{f}"] for f in form.restrict_families],
+            "has_resources": any(choices.values()),
+        },
+    )
 
 
 def _add_service_errors(form, exc: ValidationError) -> None:
-    field_map = {"expires_at": "expires_on", "restrictions": None, "label": "label",
-                 "scopes": "scopes"}
+    field_map = {
+        "expires_at": "expires_on",
+        "restrictions": None,
+        "label": "label",
+        "scopes": "scopes",
+    }
     for field, errors in exc.message_dict.items():
         target = field_map.get(field)
         form.add_error(target if target in form.fields else None, errors)
@@ -78,18 +91,26 @@ def key_token(request, key_id: int):
     """The token of a key just created or rotated, shown once: a reload shows nothing."""
     shown = request.session.pop(NEW_TOKEN_SESSION_KEY, None)
     if not shown or shown.get("key_id") != key_id:
-        messages.info(request, "For your safety a token is only shown once. Rotate the key "
-                               "to get a new one.")
+        messages.info(
+            request, "For your safety a token is only shown once. Rotate the key to get a new one."
+        )
         return redirect("keys:list")
     key = _owned_key(request, key_id)
     return render(request, "keys/token.html", {"key": key, "token": shown["token"]})
 
 
 def _confirm(request, key, *, title, body, button, danger):
-    return render(request, "accounts/confirm.html", {
-        "title": title, "body": body, "button": button, "danger": danger,
-        "cancel_url": reverse("keys:list"),
-    })
+    return render(
+        request,
+        "accounts/confirm.html",
+        {
+            "title": title,
+            "body": body,
+            "button": button,
+            "danger": danger,
+            "cancel_url": reverse("keys:list"),
+        },
+    )
 
 
 @login_required
@@ -104,10 +125,15 @@ def key_rotate(request, key_id: int):
             messages.error(request, " ".join(exc.messages))
             return redirect("keys:list")
         return _show_token_once(request, key, token)
-    return _confirm(request, key, title=f"Rotate “{key.label}”",
-                    body="A new secret is issued and the current one stops working at once. "
-                         "Update whatever uses this key right after.",
-                    button="Rotate key", danger=False)
+    return _confirm(
+        request,
+        key,
+        title=f"Rotate “{key.label}”",
+        body="A new secret is issued and the current one stops working at once. "
+        "Update whatever uses this key right after.",
+        button="Rotate key",
+        danger=False,
+    )
 
 
 @login_required
@@ -119,10 +145,15 @@ def key_expire(request, key_id: int):
         services.key_expire_now(actor=Actor.from_request(request), key=key)
         messages.success(request, f"“{key.label}” has expired. Calls with it now fail.")
         return redirect("keys:list")
-    return _confirm(request, key, title=f"Expire “{key.label}” now",
-                    body="Every call made with this key will fail from now on. The key stays "
-                         "listed so you can see its history.",
-                    button="Expire now", danger=True)
+    return _confirm(
+        request,
+        key,
+        title=f"Expire “{key.label}” now",
+        body="Every call made with this key will fail from now on. The key stays "
+        "listed so you can see its history.",
+        button="Expire now",
+        danger=True,
+    )
 
 
 @login_required
@@ -134,9 +165,14 @@ def key_delete(request, key_id: int):
         services.key_delete(actor=Actor.from_request(request), key=key)
         messages.success(request, f"“{key.label}” was deleted.")
         return redirect("keys:list")
-    return _confirm(request, key, title=f"Delete “{key.label}”",
-                    body="The key is removed for good and every call made with it fails.",
-                    button="Delete key", danger=True)
+    return _confirm(
+        request,
+        key,
+        title=f"Delete “{key.label}”",
+        body="The key is removed for good and every call made with it fails.",
+        button="Delete key",
+        danger=True,
+    )
 
 
 @login_required
@@ -153,9 +189,13 @@ def key_reveal(request, key_id: int):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("keys:list")
-        return render(request, "keys/token.html", {"key": key, "token": token,
-                                                   "revealed": True})
-    return _confirm(request, key, title=f"Reveal “{key.label}”",
-                    body="The token will be shown on the next page. Revealing is recorded in "
-                         "your security log.",
-                    button="Reveal token", danger=False)
+        return render(request, "keys/token.html", {"key": key, "token": token, "revealed": True})
+    return _confirm(
+        request,
+        key,
+        title=f"Reveal “{key.label}”",
+        body="The token will be shown on the next page. Revealing is recorded in "
+        "your security log.",
+        button="Reveal token",
+        danger=False,
+    )

@@ -16,8 +16,7 @@ PASSWORD = "correct horse battery staple 42"
 
 
 def current_totp(device: TOTPDevice, *, offset: int = 0) -> str:
-    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits,
-                drift=offset)
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=offset)
     return f"{code:06d}"
 
 
@@ -66,8 +65,11 @@ def make_stepped_up_client(db):
     """Factory: a stepped-up client for any user (enrolling a device if needed)."""
 
     def make(for_user):
-        device = TOTPDevice.objects.filter(user=for_user, confirmed=True).first() or \
-            TOTPDevice.objects.create(user=for_user, name="Authenticator app", confirmed=True)
+        device = TOTPDevice.objects.filter(
+            user=for_user, confirmed=True
+        ).first() or TOTPDevice.objects.create(
+            user=for_user, name="Authenticator app", confirmed=True
+        )
         return _step_up(_login(Client(), for_user), device)
 
     return make
@@ -75,8 +77,7 @@ def make_stepped_up_client(db):
 
 @pytest.fixture
 def web_actor(user):
-    return Actor(user=user, source=Source.WEB, ip="127.0.0.1", user_agent="pytest",
-                 stepped_up=True)
+    return Actor(user=user, source=Source.WEB, ip="127.0.0.1", user_agent="pytest", stepped_up=True)
 
 
 @pytest.fixture
@@ -89,18 +90,24 @@ def api_client():
     return make
 
 
-
 @pytest.fixture
 def staff_client(db):
     """A superuser signed in to the OTP-gated admin with password and a TOTP code."""
     from fibe_access.accounts.models import User
 
-    staff = User.objects.create_user("staff@example.com", PASSWORD, is_staff=True,
-                                     is_superuser=True)
+    staff = User.objects.create_user(
+        "staff@example.com", PASSWORD, is_staff=True, is_superuser=True
+    )
     device = TOTPDevice.objects.create(user=staff, name="Phone", confirmed=True)
     client = Client()
-    client.post("/admin/login/?next=/admin/", {
-        "username": staff.email, "password": PASSWORD, "otp_device": device.persistent_id,
-        "otp_token": current_totp(device)})
+    client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": staff.email,
+            "password": PASSWORD,
+            "otp_device": device.persistent_id,
+            "otp_token": current_totp(device),
+        },
+    )
     assert client.get("/admin/").status_code == 200
     return client

@@ -24,8 +24,11 @@ RESOURCE_DEFAULTS = {"Secret": {"value": "s3cret-value"}, "JobEnv": {"key": "FOO
 
 def resource_make(model, owner, **fields):
     """A saved record of any resource family owned by ``owner``."""
-    values = {"name": f"{model.__name__.lower()} {model.objects.count() + 1}",
-              **RESOURCE_DEFAULTS.get(model.__name__, {}), **fields}
+    values = {
+        "name": f"{model.__name__.lower()} {model.objects.count() + 1}",
+        **RESOURCE_DEFAULTS.get(model.__name__, {}),
+        **fields,
+    }
     return model.objects.create(owner=owner, **values)
 
 
@@ -35,5 +38,9 @@ def api_key_make(owner, *scope_names, **kwargs):
     from keys.services import key_create
 
     kwargs.setdefault("label", "test key")
-    return key_create(actor=Actor(user=None, source=Source.CLI), owner=owner,
-                      scope_names=list(scope_names), **kwargs)
+    return key_create(
+        actor=Actor(user=None, source=Source.CLI),
+        owner=owner,
+        scope_names=list(scope_names),
+        **kwargs,
+    )

@@ -19,13 +19,30 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class WebhookEndpointAdmin(ReadOnlyAdmin):
     """The secret is never shown: it is not among the fields."""
 
-    list_display = ["url", "owner", "event_list", "is_active", "failing_since", "disabled_reason",
-                    "created_at"]
+    list_display = [
+        "url",
+        "owner",
+        "event_list",
+        "is_active",
+        "failing_since",
+        "disabled_reason",
+        "created_at",
+    ]
     list_filter = ["is_active"]
     search_fields = ["url", "owner__email", "description"]
     list_select_related = ["owner"]
-    fields = ["owner", "url", "events", "description", "has_secret", "is_active",
-              "disabled_reason", "failing_since", "created_at", "updated_at"]
+    fields = [
+        "owner",
+        "url",
+        "events",
+        "description",
+        "has_secret",
+        "is_active",
+        "disabled_reason",
+        "failing_since",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = fields
 
     @admin.display(description="events")
@@ -41,9 +58,18 @@ class AttemptInline(admin.TabularInline):
     model = Attempt
     extra = 0
     can_delete = False
-    fields = ["number", "trigger", "response_status", "duration_ms", "failure_reason",
-              "request_headers", "request_body_text", "response_headers", "response_body",
-              "created_at"]
+    fields = [
+        "number",
+        "trigger",
+        "response_status",
+        "duration_ms",
+        "failure_reason",
+        "request_headers",
+        "request_body_text",
+        "response_headers",
+        "response_body",
+        "created_at",
+    ]
     readonly_fields = fields
 
     @admin.display(description="request body")
@@ -56,13 +82,31 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["uid", "event_type", "endpoint", "status", "attempt_count", "is_test",
-                    "next_attempt_at", "created_at"]
+    list_display = [
+        "uid",
+        "event_type",
+        "endpoint",
+        "status",
+        "attempt_count",
+        "is_test",
+        "next_attempt_at",
+        "created_at",
+    ]
     list_filter = ["status", "is_test", "event__type", "endpoint"]
     search_fields = ["uid", "endpoint__url", "endpoint__owner__email"]
     list_select_related = ["event", "endpoint"]
-    fields = ["uid", "event_type", "endpoint", "status", "attempt_count", "next_attempt_at",
-              "is_test", "body", "created_at", "updated_at"]
+    fields = [
+        "uid",
+        "event_type",
+        "endpoint",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "is_test",
+        "body",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = fields
     inlines = [AttemptInline]
     actions = ["redeliver"]
@@ -84,7 +128,9 @@ class DeliveryAdmin(ReadOnlyAdmin):
                 services.delivery_redeliver(actor=actor, delivery=delivery)
                 sent += 1
             except ValidationError as exc:
-                self.message_user(request, f"{delivery.uid}: {' '.join(exc.messages)}",
-                                  messages.WARNING)
-        self.message_user(request, f"Redelivering {sent} deliver{'y' if sent == 1 else 'ies'}.",
-                          messages.SUCCESS)
+                self.message_user(
+                    request, f"{delivery.uid}: {' '.join(exc.messages)}", messages.WARNING
+                )
+        self.message_user(
+            request, f"Redelivering {sent} deliver{'y' if sent == 1 else 'ies'}.", messages.SUCCESS
+        )

@@ -142,43 +142,64 @@ class RecoverOut(Schema):
 
 
 def _endpoint(request, endpoint_id: int):
-    endpoint = selectors.endpoint_get(owner=request.api_key.owner, endpoint_id=endpoint_id,
-                                      ids=restricted_ids(request, FAMILY))
+    endpoint = selectors.endpoint_get(
+        owner=request.api_key.owner, endpoint_id=endpoint_id, ids=restricted_ids(request, FAMILY)
+    )
     if endpoint is None:
         raise Http404
     return endpoint
 
 
-@router.get("", response={200: EndpointPage, **ERRORS}, summary="List webhook endpoints",
-            description="Requires scope `webhooks:read`.")
+@router.get(
+    "",
+    response={200: EndpointPage, **ERRORS},
+    summary="List webhook endpoints",
+    description="Requires scope `webhooks:read`.",
+)
 def endpoint_list(request, page: Query[PageIn]):
     require_scope(request, "webhooks:read")
     qs = selectors.endpoint_list(owner=request.api_key.owner, ids=restricted_ids(request, FAMILY))
-    return {"items": list(qs[page.offset:page.offset + page.limit]), "count": qs.count(),
-            "limit": page.limit, "offset": page.offset}
+    return {
+        "items": list(qs[page.offset : page.offset + page.limit]),
+        "count": qs.count(),
+        "limit": page.limit,
+        "offset": page.offset,
+    }
 
 
-@router.post("", response={201: EndpointOut, **ERRORS}, summary="Create a webhook endpoint",
-             description="Requires scope `webhooks:write`.")
+@router.post(
+    "",
+    response={201: EndpointOut, **ERRORS},
+    summary="Create a webhook endpoint",
+    description="Requires scope `webhooks:write`.",
+)
 def endpoint_create(request, payload: EndpointIn):
     require_scope(request, "webhooks:write")
     if restricted_ids(request, FAMILY) is not None:
-        raise ScopeDenied("This API key is restricted to listed webhooks and cannot create "
-                          "new ones.")
+        raise ScopeDenied(
+            "This API key is restricted to listed webhooks and cannot create new ones."
+        )
     return Status(201, services.endpoint_create(actor=actor_for(request), **payload.dict()))
 
 
-@router.get("/{endpoint_id}", response={200: EndpointOut, **ERRORS},
-            summary="Get a webhook endpoint", description="Requires scope `webhooks:read`.")
+@router.get(
+    "/{endpoint_id}",
+    response={200: EndpointOut, **ERRORS},
+    summary="Get a webhook endpoint",
+    description="Requires scope `webhooks:read`.",
+)
 def endpoint_get(request, endpoint_id: int):
     require_scope(request, "webhooks:read")
     return _endpoint(request, endpoint_id)
 
 
-@router.patch("/{endpoint_id}", response={200: EndpointOut, **ERRORS},
-              summary="Update a webhook endpoint",
-              description="Requires scope `webhooks:write`. `is_active: true` re-enables a "
-              "disabled endpoint.")
+@router.patch(
+    "/{endpoint_id}",
+    response={200: EndpointOut, **ERRORS},
+    summary="Update a webhook endpoint",
+    description="Requires scope `webhooks:write`. `is_active: true` re-enables a "
+    "disabled endpoint.",
+)
 def endpoint_update(request, endpoint_id: int, payload: EndpointPatch):
     require_scope(request, "webhooks:write")
     endpoint, actor = _endpoint(request, endpoint_id), actor_for(request)
@@ -193,54 +214,76 @@ def endpoint_update(request, endpoint_id: int, payload: EndpointPatch):
     return endpoint
 
 
-@router.delete("/{endpoint_id}", response={204: None, **ERRORS},
-               summary="Delete a webhook endpoint", description="Requires scope `webhooks:delete`.")
+@router.delete(
+    "/{endpoint_id}",
+    response={204: None, **ERRORS},
+    summary="Delete a webhook endpoint",
+    description="Requires scope `webhooks:delete`.",
+)
 def endpoint_delete(request, endpoint_id: int):
     require_scope(request, "webhooks:delete")
     services.endpoint_delete(actor=actor_for(request), endpoint=_endpoint(request, endpoint_id))
     return Status(204, None)
 
 
-@router.get("/{endpoint_id}/deliveries", response={200: DeliveryPage, **ERRORS},
-            summary="An endpoint's deliveries, newest first, with their attempts",
-            description="Requires scope `webhooks:read`. Filter by event, status and test flag.")
+@router.get(
+    "/{endpoint_id}/deliveries",
+    response={200: DeliveryPage, **ERRORS},
+    summary="An endpoint's deliveries, newest first, with their attempts",
+    description="Requires scope `webhooks:read`. Filter by event, status and test flag.",
+)
 def delivery_list(request, endpoint_id: int, filters: Query[DeliveryFilter]):
     require_scope(request, "webhooks:read")
-    qs = selectors.delivery_list(endpoint=_endpoint(request, endpoint_id), event=filters.event,
-                                 status=filters.status, is_test=filters.is_test)
-    items = list(qs[filters.offset:filters.offset + filters.limit])
-    return {"items": items, "count": qs.count(), "limit": filters.limit,
-            "offset": filters.offset}
+    qs = selectors.delivery_list(
+        endpoint=_endpoint(request, endpoint_id),
+        event=filters.event,
+        status=filters.status,
+        is_test=filters.is_test,
+    )
+    items = list(qs[filters.offset : filters.offset + filters.limit])
+    return {"items": items, "count": qs.count(), "limit": filters.limit, "offset": filters.offset}
 
 
-@router.post("/{endpoint_id}/test", response={202: DeliveryOut, **ERRORS},
-             summary="Send a sample playground.created, marked as a test",
-             description="Requires scope `webhooks:write`.")
+@router.post(
+    "/{endpoint_id}/test",
+    response={202: DeliveryOut, **ERRORS},
+    summary="Send a sample playground.created, marked as a test",
+    description="Requires scope `webhooks:write`.",
+)
 def endpoint_test(request, endpoint_id: int):
     require_scope(request, "webhooks:write")
-    delivery = services.endpoint_test(actor=actor_for(request),
-                                      endpoint=_endpoint(request, endpoint_id))
-    return Status(202, selectors.delivery_get(owner=request.api_key.owner,
-                                              delivery_id=delivery.pk))
+    delivery = services.endpoint_test(
+        actor=actor_for(request), endpoint=_endpoint(request, endpoint_id)
+    )
+    return Status(202, selectors.delivery_get(owner=request.api_key.owner, delivery_id=delivery.pk))
 
 
-@router.post("/{endpoint_id}/recover", response={202: RecoverOut, **ERRORS},
-             summary="Redeliver every failed delivery since a time",
-             description="Requires scope `webhooks:write`.")
+@router.post(
+    "/{endpoint_id}/recover",
+    response={202: RecoverOut, **ERRORS},
+    summary="Redeliver every failed delivery since a time",
+    description="Requires scope `webhooks:write`.",
+)
 def deliveries_recover(request, endpoint_id: int, payload: RecoverIn):
     require_scope(request, "webhooks:write")
     count = services.deliveries_recover_failed(
-        actor=actor_for(request), endpoint=_endpoint(request, endpoint_id), since=payload.since)
+        actor=actor_for(request), endpoint=_endpoint(request, endpoint_id), since=payload.since
+    )
     return Status(202, {"count": count})
 
 
-@router.post("/deliveries/{delivery_id}/redeliver", response={202: DeliveryOut, **ERRORS},
-             summary="Send one delivery again now", description="Requires scope `webhooks:write`.")
+@router.post(
+    "/deliveries/{delivery_id}/redeliver",
+    response={202: DeliveryOut, **ERRORS},
+    summary="Send one delivery again now",
+    description="Requires scope `webhooks:write`.",
+)
 def delivery_redeliver(request, delivery_id: int):
     require_scope(request, "webhooks:write")
     owner = request.api_key.owner
-    delivery = selectors.delivery_get(owner=owner, delivery_id=delivery_id,
-                                      endpoint_ids=restricted_ids(request, FAMILY))
+    delivery = selectors.delivery_get(
+        owner=owner, delivery_id=delivery_id, endpoint_ids=restricted_ids(request, FAMILY)
+    )
     if delivery is None:
         raise Http404
     services.delivery_redeliver(actor=actor_for(request), delivery=delivery)

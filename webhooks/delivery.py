@@ -29,8 +29,13 @@ logger = logging.getLogger(__name__)
 
 # Delay before retry n (after attempt n failed); 8 attempts in all, about 28 hours.
 RETRY_SCHEDULE = (
-    timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
-    timedelta(hours=5), timedelta(hours=10), timedelta(hours=10),
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
 )
 JITTER = 0.2
 ENQUEUE_BATCH = 1000
@@ -109,20 +114,28 @@ def delivery_attempt(*, delivery_id: int) -> Attempt | None:
     trigger = delivery.next_trigger
     if not endpoint.is_active and trigger == Delivery.Trigger.SCHEDULED:
         Delivery.objects.filter(pk=delivery.pk).update(
-            status=Delivery.Status.FAILED, in_flight_since=None, next_attempt_at=None,
-            updated_at=timezone.now())
+            status=Delivery.Status.FAILED,
+            in_flight_since=None,
+            next_attempt_at=None,
+            updated_at=timezone.now(),
+        )
         return None
     body = bytes(event.body)
     headers = signing.signed_headers(
-        event=event.type, delivery_id=str(delivery.uid), secret=endpoint.secret, body=body,
-        timestamp=int(time.time()))
+        event=event.type,
+        delivery_id=str(delivery.uid),
+        secret=endpoint.secret,
+        body=body,
+        timestamp=int(time.time()),
+    )
     response = transport.post(endpoint.url, body=body, headers=headers)
     return _record(delivery, trigger, headers, body, response)
 
 
 @transaction.atomic
-def _record(delivery: Delivery, trigger: str, headers: dict, body: bytes,
-            response: transport.Response) -> Attempt | None:
+def _record(
+    delivery: Delivery, trigger: str, headers: dict, body: bytes, response: transport.Response
+) -> Attempt | None:
     now = timezone.now()
     endpoint = delivery.endpoint
     next_at = None
@@ -133,55 +146,83 @@ def _record(delivery: Delivery, trigger: str, headers: dict, body: bytes,
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
     elif response.status == 410:
         status = Delivery.Status.FAILED
-        endpoint_disable_system(endpoint=endpoint,
-                                reason="The receiver answered 410 Gone.")
+        endpoint_disable_system(endpoint=endpoint, reason="The receiver answered 410 Gone.")
     elif trigger != Delivery.Trigger.SCHEDULED or delivery.is_test:
         status = Delivery.Status.FAILED  # manual and test sends are not retried
     else:
-        delay = retry_delay(delivery.attempt_count,
-                            parse_retry_after(response.headers.get("Retry-After")))
+        delay = retry_delay(
+            delivery.attempt_count, parse_retry_after(response.headers.get("Retry-After"))
+        )
         if delay is None:
             status = Delivery.Status.FAILED
             WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
-                failing_since=now)
+                failing_since=now
+            )
         else:
             status, next_at = Delivery.Status.RETRYING, now + delay
     updated = Delivery.objects.filter(pk=delivery.pk).update(
-        status=status, next_attempt_at=next_at, in_flight_since=None, enqueued_at=None,
-        next_trigger=Delivery.Trigger.SCHEDULED, updated_at=now)
+        status=status,
+        next_attempt_at=next_at,
+        in_flight_since=None,
+        enqueued_at=None,
+        next_trigger=Delivery.Trigger.SCHEDULED,
+        updated_at=now,
+    )
     if not updated:
         transaction.set_rollback(True)
         return None  # the endpoint (and its log) was deleted while we were sending
     attempt = Attempt.objects.create(
-        delivery=delivery, number=delivery.attempt_count, trigger=trigger,
-        request_url=endpoint.url, request_headers=headers, request_body=body,
-        response_status=response.status, response_headers=response.headers,
-        response_body=response.body, duration_ms=response.duration_ms,
+        delivery=delivery,
+        number=delivery.attempt_count,
+        trigger=trigger,
+        request_url=endpoint.url,
+        request_headers=headers,
+        request_body=body,
+        response_status=response.status,
+        response_headers=response.headers,
+        response_body=response.body,
+        duration_ms=response.duration_ms,
         failure_reason=response.failure_reason[:500],
     )
     # Status only: failure reasons can quote the target URL, which may carry a token.
-    logger.info("webhook delivery %s attempt %s: HTTP %s -> %s", delivery.uid, attempt.number,
-                response.status, status)
+    logger.info(
+        "webhook delivery %s attempt %s: HTTP %s -> %s",
+        delivery.uid,
+        attempt.number,
+        response.status,
+        status,
+    )
     return attempt
 
 
 def endpoint_disable_system(*, endpoint: WebhookEndpoint, reason: str) -> None:
     """Disable an endpoint on the system's initiative; its owner is told by e-mail."""
     updated = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
-        is_active=False, disabled_reason=reason[:255], updated_at=timezone.now())
+        is_active=False, disabled_reason=reason[:255], updated_at=timezone.now()
+    )
     if not updated:
         return
     owner = endpoint.owner
-    security_log(actor=Actor.system(), user=owner, kind=SecurityEvent.Kind.WEBHOOK_DISABLED,
-                 url=endpoint.url, reason=reason)
+    security_log(
+        actor=Actor.system(),
+        user=owner,
+        kind=SecurityEvent.Kind.WEBHOOK_DISABLED,
+        url=endpoint.url,
+        reason=reason,
+    )
 
     def notify_owner():
         send_mail(
             subject="Your Fibe webhook endpoint was disabled",
-            message=(f"We disabled your webhook endpoint {endpoint.url}.\n\nReason: {reason}\n\n"
-                     "Fix the receiver, then re-enable the endpoint under Profile → Webhooks; "
-                     "you can recover failed deliveries from its log."),
-            from_email=None, recipient_list=[owner.email], fail_silently=True)
+            message=(
+                f"We disabled your webhook endpoint {endpoint.url}.\n\nReason: {reason}\n\n"
+                "Fix the receiver, then re-enable the endpoint under Profile → Webhooks; "
+                "you can recover failed deliveries from its log."
+            ),
+            from_email=None,
+            recipient_list=[owner.email],
+            fail_silently=True,
+        )
 
     transaction.on_commit(notify_owner, robust=True)
 
@@ -193,10 +234,14 @@ def deliveries_enqueue_due(*, limit: int = ENQUEUE_BATCH) -> int:
     with transaction.atomic():
         ids = list(
             Delivery.objects.filter(status__in=Delivery.OPEN, next_attempt_at__lte=now)
-            .filter(Q(enqueued_at__isnull=True)
-                    | Q(enqueued_at__lt=now - settings.WEBHOOKS_REENQUEUE_AFTER))
-            .filter(Q(in_flight_since__isnull=True)
-                    | Q(in_flight_since__lt=now - settings.WEBHOOKS_STUCK_AFTER))
+            .filter(
+                Q(enqueued_at__isnull=True)
+                | Q(enqueued_at__lt=now - settings.WEBHOOKS_REENQUEUE_AFTER)
+            )
+            .filter(
+                Q(in_flight_since__isnull=True)
+                | Q(in_flight_since__lt=now - settings.WEBHOOKS_STUCK_AFTER)
+            )
             .order_by("next_attempt_at")
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:limit]

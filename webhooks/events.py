@@ -14,33 +14,69 @@ class EventType:
 
 
 def _playground(status: str) -> dict:
-    return {"id": 123, "name": "My Playground", "status": status,
-            "expires_at": "2024-01-15T18:30:00Z"}
+    return {
+        "id": 123,
+        "name": "My Playground",
+        "status": status,
+        "expires_at": "2024-01-15T18:30:00Z",
+    }
 
 
 EVENTS: tuple[EventType, ...] = (
-    EventType("playground.created", "playground", "A Playground is successfully created",
-              _playground("running")),
-    EventType("playground.started", "playground", "A Playground starts running",
-              _playground("running")),
-    EventType("playground.stopped", "playground", "A Playground is stopped",
-              _playground("stopped")),
-    EventType("playground.destroyed", "playground", "A Playground is destroyed",
-              _playground("destroyed")),
-    EventType("playground.error", "playground", "A Playground enters an error state",
-              _playground("error")),
-    EventType("playground.expiring", "playground", "A Playground is about to expire",
-              _playground("running")),
-    EventType("playground.recreated", "playground", "A Playground is recreated from scratch",
-              _playground("running")),
-    EventType("playroom.created", "playroom", "A new Playroom is registered",
-              {"id": 45, "name": "My Playroom", "status": "active"}),
-    EventType("playroom.deleted", "playroom", "A Playroom is deleted",
-              {"id": 45, "name": "My Playroom", "status": "deleted"}),
-    EventType("playspec.created", "playspec", "A new Playspec is created",
-              {"id": 67, "name": "My Playspec", "status": "active"}),
-    EventType("playspec.deleted", "playspec", "A Playspec is deleted",
-              {"id": 67, "name": "My Playspec", "status": "deleted"}),
+    EventType(
+        "playground.created",
+        "playground",
+        "A Playground is successfully created",
+        _playground("running"),
+    ),
+    EventType(
+        "playground.started", "playground", "A Playground starts running", _playground("running")
+    ),
+    EventType(
+        "playground.stopped", "playground", "A Playground is stopped", _playground("stopped")
+    ),
+    EventType(
+        "playground.destroyed", "playground", "A Playground is destroyed", _playground("destroyed")
+    ),
+    EventType(
+        "playground.error", "playground", "A Playground enters an error state", _playground("error")
+    ),
+    EventType(
+        "playground.expiring",
+        "playground",
+        "A Playground is about to expire",
+        _playground("running"),
+    ),
+    EventType(
+        "playground.recreated",
+        "playground",
+        "A Playground is recreated from scratch",
+        _playground("running"),
+    ),
+    EventType(
+        "playroom.created",
+        "playroom",
+        "A new Playroom is registered",
+        {"id": 45, "name": "My Playroom", "status": "active"},
+    ),
+    EventType(
+        "playroom.deleted",
+        "playroom",
+        "A Playroom is deleted",
+        {"id": 45, "name": "My Playroom", "status": "deleted"},
+    ),
+    EventType(
+        "playspec.created",
+        "playspec",
+        "A new Playspec is created",
+        {"id": 67, "name": "My Playspec", "status": "active"},
+    ),
+    EventType(
+        "playspec.deleted",
+        "playspec",
+        "A Playspec is deleted",
+        {"id": 67, "name": "My Playspec", "status": "deleted"},
+    ),
 )
 
 BY_NAME: dict[str, EventType] = {e.name: e for e in EVENTS}

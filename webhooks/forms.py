@@ -2,41 +2,66 @@ from django import forms
 
 from . import events
 
-STATUS_CHOICES = [("", "Any status"), ("succeeded", "Succeeded"), ("retrying", "Retrying"),
-                  ("pending", "Pending"), ("failed", "Failed")]
+STATUS_CHOICES = [
+    ("", "Any status"),
+    ("succeeded", "Succeeded"),
+    ("retrying", "Retrying"),
+    ("pending", "Pending"),
+    ("failed", "Failed"),
+]
 
 
 class EndpointForm(forms.Form):
     url = forms.CharField(
-        label="Target URL", max_length=2000,
-        widget=forms.URLInput(attrs={"placeholder": "https://example.com/fibe/webhooks",
-                                     "autocomplete": "off"}),
+        label="Target URL",
+        max_length=2000,
+        widget=forms.URLInput(
+            attrs={"placeholder": "https://example.com/fibe/webhooks", "autocomplete": "off"}
+        ),
         help_text="Must be HTTPS and reachable from the internet: private and loopback "
-                  "addresses are refused.",
+        "addresses are refused.",
     )
     events = forms.MultipleChoiceField(
-        label="Events", choices=events.choices(), widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one event.",
-                        "invalid_choice": "Unknown event “%(value)s”."},
+        label="Events",
+        choices=events.choices(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choose at least one event.",
+            "invalid_choice": "Unknown event “%(value)s”.",
+        },
     )
     secret = forms.CharField(
-        label="Signing secret", required=False, max_length=255, strip=True,
+        label="Signing secret",
+        required=False,
+        max_length=255,
+        strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text="Optional. When set, every request is signed with HMAC-SHA256 so you can "
-                  "check it came from Fibe.",
+        "check it came from Fibe.",
     )
     remove_secret = forms.BooleanField(label="Remove the signing secret", required=False)
-    description = forms.CharField(label="Description", required=False, max_length=255,
-                                  help_text="What this endpoint is for (optional).")
-    is_active = forms.BooleanField(label="Active", required=False, initial=True,
-                                   help_text="Inactive endpoints receive nothing.")
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        max_length=255,
+        help_text="What this endpoint is for (optional).",
+    )
+    is_active = forms.BooleanField(
+        label="Active",
+        required=False,
+        initial=True,
+        help_text="Inactive endpoints receive nothing.",
+    )
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.editing = editing
         if editing:
-            self.fields["secret"].help_text = ("Leave blank to keep the current secret; type or "
-                                               "generate a new one to replace it.")
+            self.fields[
+                "secret"
+            ].help_text = (
+                "Leave blank to keep the current secret; type or generate a new one to replace it."
+            )
         else:
             del self.fields["remove_secret"]
 
@@ -49,26 +74,39 @@ class EndpointForm(forms.Form):
         return data
 
     def event_groups(self):
-        chosen = set(self.data.getlist("events")) if self.is_bound else set(
-            self.initial.get("events") or [])
+        chosen = (
+            set(self.data.getlist("events"))
+            if self.is_bound
+            else set(self.initial.get("events") or [])
+        )
         return [
-            (resource, [{"name": e.name, "help": e.description, "checked": e.name in chosen}
-                        for e in group])
+            (
+                resource,
+                [
+                    {"name": e.name, "help": e.description, "checked": e.name in chosen}
+                    for e in group
+                ],
+            )
             for resource, group in events.grouped().items()
         ]
 
 
 class DeliveryFilterForm(forms.Form):
-    event = forms.ChoiceField(label="Event", required=False,
-                              choices=[("", "Any event"), *events.choices()])
+    event = forms.ChoiceField(
+        label="Event", required=False, choices=[("", "Any event"), *events.choices()]
+    )
     status = forms.ChoiceField(label="Status", required=False, choices=STATUS_CHOICES)
-    kind = forms.ChoiceField(label="Kind", required=False, choices=[
-        ("", "Real and test"), ("real", "Real events only"), ("test", "Tests only")])
+    kind = forms.ChoiceField(
+        label="Kind",
+        required=False,
+        choices=[("", "Real and test"), ("real", "Real events only"), ("test", "Tests only")],
+    )
 
 
 class RecoverForm(forms.Form):
     since = forms.DateTimeField(
-        label="Failed since", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label="Failed since",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         help_text="Every failed delivery created since then is sent again (times in UTC).",
     )

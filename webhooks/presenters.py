@@ -17,8 +17,15 @@ BAR_WIDTH, BAR_GAP, BAR_HEIGHT = 5, 2, 22
 def recent_outcomes(endpoint_ids: list[int], limit: int = STRIP_LENGTH) -> dict[int, list]:
     """The last ``limit`` deliveries of each endpoint, oldest first, in one query that reads
     only those rows (a UNION ALL of per-endpoint LIMITs where the database allows it)."""
-    fields = ("id", "endpoint_id", "status", "is_test", "created_at", "attempt_count",
-              "event__type")
+    fields = (
+        "id",
+        "endpoint_id",
+        "status",
+        "is_test",
+        "created_at",
+        "attempt_count",
+        "event__type",
+    )
     newest = Delivery.objects.order_by("-created_at", "-id").values(*fields)
     if not endpoint_ids:
         return {}
@@ -28,9 +35,15 @@ def recent_outcomes(endpoint_ids: list[int], limit: int = STRIP_LENGTH) -> dict[
     else:  # SQLite (make run's default): a window function over the endpoints' deliveries
         rows = (
             Delivery.objects.filter(endpoint_id__in=endpoint_ids)
-            .annotate(rank=Window(RowNumber(), partition_by=[F("endpoint_id")],
-                                  order_by=[F("created_at").desc(), F("id").desc()]))
-            .filter(rank__lte=limit).values(*fields)
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("endpoint_id")],
+                    order_by=[F("created_at").desc(), F("id").desc()],
+                )
+            )
+            .filter(rank__lte=limit)
+            .values(*fields)
         )
     out: dict[int, list] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (r["endpoint_id"], r["created_at"], r["id"])):
@@ -42,16 +55,26 @@ def strip(outcomes: list[dict]) -> dict:
     """Bars for a server-drawn SVG strip: one bar per delivery, coloured by outcome."""
     bars = []
     for i, row in enumerate(outcomes):
-        bars.append({"x": i * (BAR_WIDTH + BAR_GAP), "status": row["status"],
-                     "title": f"{row['event__type']} · {row['status']}"
-                              f"{' · test' if row['is_test'] else ''} · "
-                              f"{row['created_at']:%Y-%m-%d %H:%M:%S} UTC"})
+        bars.append(
+            {
+                "x": i * (BAR_WIDTH + BAR_GAP),
+                "status": row["status"],
+                "title": f"{row['event__type']} · {row['status']}"
+                f"{' · test' if row['is_test'] else ''} · "
+                f"{row['created_at']:%Y-%m-%d %H:%M:%S} UTC",
+            }
+        )
     counts = defaultdict(int)
     for row in outcomes:
         counts[row["status"]] += 1
-    return {"bars": bars, "width": max(1, len(bars) * (BAR_WIDTH + BAR_GAP) - BAR_GAP),
-            "height": BAR_HEIGHT, "bar_width": BAR_WIDTH, "counts": dict(counts),
-            "total": len(outcomes)}
+    return {
+        "bars": bars,
+        "width": max(1, len(bars) * (BAR_WIDTH + BAR_GAP) - BAR_GAP),
+        "height": BAR_HEIGHT,
+        "bar_width": BAR_WIDTH,
+        "counts": dict(counts),
+        "total": len(outcomes),
+    }
 
 
 def secret_hint(secret: str) -> str:

@@ -19,8 +19,7 @@ REQUIRED_DATA = frozenset({"id", "name", "status"})
 def serialise(*, event: str, data: dict, at) -> bytes:
     envelope = {
         "event": event,
-        "timestamp": at.astimezone(UTC).isoformat(timespec="seconds").replace(
-            "+00:00", "Z"),
+        "timestamp": at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "data": data,
     }
     return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
@@ -38,23 +37,31 @@ def publish_event(*, owner, event: str, data: dict) -> Event | None:
     if not REQUIRED_DATA <= data.keys():
         raise ValueError(f"Webhook data needs {sorted(REQUIRED_DATA)}, got {sorted(data)}")
     endpoint_ids = [
-        pk for pk, events in WebhookEndpoint.objects.filter(owner=owner, is_active=True)
-        .values_list("pk", "events")
+        pk
+        for pk, events in WebhookEndpoint.objects.filter(owner=owner, is_active=True).values_list(
+            "pk", "events"
+        )
         if event in (events or [])
     ]
     if not endpoint_ids:
         return None
     now = timezone.now()
     with transaction.atomic(savepoint=False):
-        record = Event.objects.create(type=event, owner=owner, created_at=now,
-                                      body=serialise(event=event, data=data, at=now))
+        record = Event.objects.create(
+            type=event, owner=owner, created_at=now, body=serialise(event=event, data=data, at=now)
+        )
         if connection.vendor == "postgresql" and len(endpoint_ids) > FANOUT_INLINE:
             ids = _insert_deliveries_pg(record.pk, endpoint_ids, now)
         else:
-            ids = [d.pk for d in Delivery.objects.bulk_create([
-                Delivery(event=record, endpoint_id=pk, next_attempt_at=now, enqueued_at=now)
-                for pk in endpoint_ids
-            ])]
+            ids = [
+                d.pk
+                for d in Delivery.objects.bulk_create(
+                    [
+                        Delivery(event=record, endpoint_id=pk, next_attempt_at=now, enqueued_at=now)
+                        for pk in endpoint_ids
+                    ]
+                )
+            ]
         enqueue_on_commit(ids)
     return record
 
@@ -70,8 +77,16 @@ def _insert_deliveries_pg(event_id: int, endpoint_ids: list[int], now) -> list[i
             " created_at, updated_at)"
             " SELECT gen_random_uuid(), %s, endpoint_id, %s, %s, 0, %s, %s, NULL, false, %s, %s"
             " FROM unnest(%s::bigint[]) AS endpoint_id RETURNING id",
-            [event_id, Delivery.Status.PENDING, Delivery.Trigger.SCHEDULED, now, now, now, now,
-             endpoint_ids],
+            [
+                event_id,
+                Delivery.Status.PENDING,
+                Delivery.Trigger.SCHEDULED,
+                now,
+                now,
+                now,
+                now,
+                endpoint_ids,
+            ],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -98,7 +113,7 @@ def enqueue(delivery_ids: list[int]) -> None:
         return
     # Large fan-outs: a few messages now, the workers enqueue the rest, so commit stays fast.
     for start in range(0, len(delivery_ids), FANOUT_CHUNK):
-        deliveries_enqueue_batch.delay(delivery_ids[start:start + FANOUT_CHUNK])
+        deliveries_enqueue_batch.delay(delivery_ids[start : start + FANOUT_CHUNK])
 
 
 FANOUT_INLINE = 20

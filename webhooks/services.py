@@ -53,22 +53,34 @@ def _save(endpoint: WebhookEndpoint) -> None:
 
 
 @transaction.atomic
-def endpoint_create(*, actor: Actor, url: str, events: list[str], secret: str = "",
-                    description: str = "") -> WebhookEndpoint:
+def endpoint_create(
+    *, actor: Actor, url: str, events: list[str], secret: str = "", description: str = ""
+) -> WebhookEndpoint:
     actor.require_step_up()
     if actor.user is None:
         raise PermissionDenied("An endpoint needs an owner.")
-    endpoint = WebhookEndpoint(owner=actor.user, url=(url or "").strip(),
-                               events=_clean_events(events), secret=_clean_secret(secret),
-                               description=(description or "").strip())
+    endpoint = WebhookEndpoint(
+        owner=actor.user,
+        url=(url or "").strip(),
+        events=_clean_events(events),
+        secret=_clean_secret(secret),
+        description=(description or "").strip(),
+    )
     _save(endpoint)
     security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_CREATED, url=endpoint.url)
     return endpoint
 
 
 @transaction.atomic
-def endpoint_update(*, actor: Actor, endpoint: WebhookEndpoint, url=_UNSET, events=_UNSET,
-                    secret=_UNSET, description=_UNSET) -> WebhookEndpoint:
+def endpoint_update(
+    *,
+    actor: Actor,
+    endpoint: WebhookEndpoint,
+    url=_UNSET,
+    events=_UNSET,
+    secret=_UNSET,
+    description=_UNSET,
+) -> WebhookEndpoint:
     """Change any of url, events, secret ("" removes it) and description."""
     actor.require_step_up()
     _check_owner(actor, endpoint)
@@ -88,8 +100,9 @@ def endpoint_update(*, actor: Actor, endpoint: WebhookEndpoint, url=_UNSET, even
         detail["previous_url"] = old_url
     security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_UPDATED, **detail)
     if old_secret != endpoint.secret:
-        security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_SECRET_CHANGED,
-                     url=endpoint.url)
+        security_log(
+            actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_SECRET_CHANGED, url=endpoint.url
+        )
     return endpoint
 
 
@@ -108,7 +121,8 @@ def endpoint_enable(*, actor: Actor, endpoint: WebhookEndpoint) -> WebhookEndpoi
     _check_owner(actor, endpoint)
     validate_target_url(endpoint.url)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        is_active=True, disabled_reason="", failing_since=None, updated_at=timezone.now())
+        is_active=True, disabled_reason="", failing_since=None, updated_at=timezone.now()
+    )
     endpoint.refresh_from_db()
     security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_ENABLED, url=endpoint.url)
     return endpoint
@@ -119,7 +133,8 @@ def endpoint_disable(*, actor: Actor, endpoint: WebhookEndpoint) -> WebhookEndpo
     actor.require_step_up()
     _check_owner(actor, endpoint)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        is_active=False, disabled_reason="Disabled by its owner.", updated_at=timezone.now())
+        is_active=False, disabled_reason="Disabled by its owner.", updated_at=timezone.now()
+    )
     endpoint.refresh_from_db()
     security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_DISABLED, url=endpoint.url)
     return endpoint
@@ -129,8 +144,13 @@ def _resend(deliveries_qs, now) -> list[int]:
     ids = list(deliveries_qs.values_list("pk", flat=True))
     if ids:
         Delivery.objects.filter(pk__in=ids).update(
-            status=Delivery.Status.PENDING, next_trigger=Delivery.Trigger.MANUAL,
-            next_attempt_at=now, enqueued_at=now, in_flight_since=None, updated_at=now)
+            status=Delivery.Status.PENDING,
+            next_trigger=Delivery.Trigger.MANUAL,
+            next_attempt_at=now,
+            enqueued_at=now,
+            in_flight_since=None,
+            updated_at=now,
+        )
         enqueue_on_commit(ids)
     return ids
 
@@ -149,13 +169,13 @@ def delivery_redeliver(*, actor: Actor, delivery: Delivery) -> Delivery:
 
 
 @transaction.atomic
-def deliveries_recover_failed(*, actor: Actor, endpoint: WebhookEndpoint,
-                              since: datetime) -> int:
+def deliveries_recover_failed(*, actor: Actor, endpoint: WebhookEndpoint, since: datetime) -> int:
     """Redeliver every failed (non-test) delivery of ``endpoint`` created since ``since``."""
     actor.require_step_up()
     _check_owner(actor, endpoint)
     qs = Delivery.objects.select_for_update(skip_locked=True).filter(
-        endpoint=endpoint, status=Delivery.Status.FAILED, is_test=False, created_at__gte=since)
+        endpoint=endpoint, status=Delivery.Status.FAILED, is_test=False, created_at__gte=since
+    )
     return len(_resend(qs, timezone.now()))
 
 
@@ -166,10 +186,18 @@ def endpoint_test(*, actor: Actor, endpoint: WebhookEndpoint) -> Delivery:
     _check_owner(actor, endpoint)
     now = timezone.now()
     event = Event.objects.create(
-        type=TEST_EVENT, owner=endpoint.owner, created_at=now,
-        body=serialise(event=TEST_EVENT, data=BY_NAME[TEST_EVENT].sample, at=now))
+        type=TEST_EVENT,
+        owner=endpoint.owner,
+        created_at=now,
+        body=serialise(event=TEST_EVENT, data=BY_NAME[TEST_EVENT].sample, at=now),
+    )
     delivery = Delivery.objects.create(
-        event=event, endpoint=endpoint, is_test=True, next_trigger=Delivery.Trigger.TEST,
-        next_attempt_at=now, enqueued_at=now)
+        event=event,
+        endpoint=endpoint,
+        is_test=True,
+        next_trigger=Delivery.Trigger.TEST,
+        next_attempt_at=now,
+        enqueued_at=now,
+    )
     enqueue_on_commit([delivery.pk])
     return delivery

@@ -18,8 +18,9 @@ def standard_signature(secret: str, msg_id: str, timestamp: int, body: bytes) ->
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signed_headers(*, event: str, delivery_id: str, secret: str, body: bytes,
-                   timestamp: int) -> dict[str, str]:
+def signed_headers(
+    *, event: str, delivery_id: str, secret: str, body: bytes, timestamp: int
+) -> dict[str, str]:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Fibe-Webhooks/1",

@@ -20,7 +20,8 @@ from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
 
 METADATA_ADDRESSES = {
-    ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("fd00:ec2::254"),
 }
 
 
@@ -28,8 +29,9 @@ def _allow_private() -> bool:
     return bool(getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_TARGETS", False))
 
 
-def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
-                    *, allow_loopback: bool) -> str | None:
+def address_refusal(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_loopback: bool
+) -> str | None:
     """Why ``ip`` may not be a webhook target, or None if it may."""
     if ip.version == 6 and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -101,13 +103,15 @@ _sessions: dict[bool, HTTPSession] = {}
 def _session(allow_loopback: bool) -> HTTPSession:
     # One pooled session per worker process: keep-alive to busy receivers.
     if allow_loopback not in _sessions:
-        session = HTTPSession(Config(
-            ip_filter_enable=True,
-            ip_filter_allow_loopback_ips=allow_loopback,
-            never_redirect=True,
-            default_timeout=(5, 15),
-            user_agent_override="Fibe-Webhooks/1",
-        ))
+        session = HTTPSession(
+            Config(
+                ip_filter_enable=True,
+                ip_filter_allow_loopback_ips=allow_loopback,
+                never_redirect=True,
+                default_timeout=(5, 15),
+                user_agent_override="Fibe-Webhooks/1",
+            )
+        )
         # No proxies or .netrc from the environment: the guard connects to the vetted IP
         # itself (and reading the environment on every request costs more than the request).
         session.trust_env = False
@@ -128,21 +132,32 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Response:
         return done(status=None, failure_reason=f"Refused: {refusal}")
     timeout = (settings.WEBHOOKS_CONNECT_TIMEOUT, settings.WEBHOOKS_READ_TIMEOUT)
     try:
-        with _session(allow).post(url, data=body, headers=headers, timeout=timeout,
-                                  allow_redirects=False, stream=True) as resp:
+        with _session(allow).post(
+            url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+        ) as resp:
             raw = resp.raw.read(16 * 1024, decode_content=True)
             status, resp_headers = resp.status_code, dict(resp.headers)
     except InvalidIPAddress as exc:
         host = urlsplit(url).hostname
-        return done(status=None, failure_reason=(
-            f"Refused: {host} resolves to {exc.args[0] if exc.args else 'an address'}, "
-            "a private, loopback or reserved address."))
+        return done(
+            status=None,
+            failure_reason=(
+                f"Refused: {host} resolves to {exc.args[0] if exc.args else 'an address'}, "
+                "a private, loopback or reserved address."
+            ),
+        )
     except requests.exceptions.ConnectTimeout:
-        return done(status=None, failure_reason=(
-            f"Connection timed out after {settings.WEBHOOKS_CONNECT_TIMEOUT} s."))
+        return done(
+            status=None,
+            failure_reason=(f"Connection timed out after {settings.WEBHOOKS_CONNECT_TIMEOUT} s."),
+        )
     except requests.exceptions.ReadTimeout:
-        return done(status=None, failure_reason=(
-            f"No response within {settings.WEBHOOKS_READ_TIMEOUT} s (read timeout)."))
+        return done(
+            status=None,
+            failure_reason=(
+                f"No response within {settings.WEBHOOKS_READ_TIMEOUT} s (read timeout)."
+            ),
+        )
     except requests.exceptions.SSLError as exc:
         return done(status=None, failure_reason=f"TLS error: {_short(exc)}")
     except requests.exceptions.ConnectionError as exc:
@@ -161,8 +176,12 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Response:
         reason = f"Redirect ({status}) not followed: webhooks do not follow redirects."
     elif not 200 <= status < 300:
         reason = f"Receiver answered HTTP {status}."
-    return done(status=status, headers=resp_headers,
-                body=raw.decode("utf-8", errors="replace"), failure_reason=reason)
+    return done(
+        status=status,
+        headers=resp_headers,
+        body=raw.decode("utf-8", errors="replace"),
+        failure_reason=reason,
+    )
 
 
 def _short(exc: Exception) -> str:

@@ -48,10 +48,17 @@ def _form_errors(form, exc: ValidationError) -> None:
 def endpoint_list(request):
     endpoints = list(selectors.endpoint_list(owner=request.user))
     outcomes = presenters.recent_outcomes([e.pk for e in endpoints])
-    rows = [{"endpoint": e, "strip": presenters.strip(outcomes.get(e.pk, [])),
-             "last": (outcomes.get(e.pk) or [None])[-1]} for e in endpoints]
-    return render(request, "webhooks/list.html", {
-        "rows": rows, "snippet": presenters.SIGNATURE_SNIPPET})
+    rows = [
+        {
+            "endpoint": e,
+            "strip": presenters.strip(outcomes.get(e.pk, [])),
+            "last": (outcomes.get(e.pk) or [None])[-1],
+        }
+        for e in endpoints
+    ]
+    return render(
+        request, "webhooks/list.html", {"rows": rows, "snippet": presenters.SIGNATURE_SNIPPET}
+    )
 
 
 @login_required
@@ -64,18 +71,25 @@ def endpoint_create(request):
         actor = Actor.from_request(request)
         try:
             endpoint = services.endpoint_create(
-                actor=actor, url=data["url"], events=data["events"], secret=data["secret"],
-                description=data["description"])
+                actor=actor,
+                url=data["url"],
+                events=data["events"],
+                secret=data["secret"],
+                description=data["description"],
+            )
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
             if not data["is_active"]:
                 services.endpoint_disable(actor=actor, endpoint=endpoint)
             if endpoint.secret:
-                request.session[NEW_SECRET_SESSION_KEY] = {"endpoint_id": endpoint.pk,
-                                                           "secret": endpoint.secret}
-            messages.success(request, "Webhook endpoint added. Press “Test webhook” to send it "
-                                      "a sample event.")
+                request.session[NEW_SECRET_SESSION_KEY] = {
+                    "endpoint_id": endpoint.pk,
+                    "secret": endpoint.secret,
+                }
+            messages.success(
+                request, "Webhook endpoint added. Press “Test webhook” to send it a sample event."
+            )
             return redirect("webhooks:detail", endpoint_id=endpoint.pk)
     return render(request, "webhooks/form.html", {"form": form, "editing": False})
 
@@ -85,14 +99,17 @@ def endpoint_create(request):
 @require_http_methods(["GET", "POST"])
 def endpoint_edit(request, endpoint_id: int):
     endpoint = _owned_endpoint(request, endpoint_id)
-    initial = {"url": endpoint.url, "events": endpoint.events, "is_active": endpoint.is_active,
-               "description": endpoint.description}
+    initial = {
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "is_active": endpoint.is_active,
+        "description": endpoint.description,
+    }
     form = EndpointForm(request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         actor = Actor.from_request(request)
-        changes = {"url": data["url"], "events": data["events"],
-                   "description": data["description"]}
+        changes = {"url": data["url"], "events": data["events"], "description": data["description"]}
         if data.get("remove_secret"):
             changes["secret"] = ""
         elif data["secret"]:
@@ -107,13 +124,22 @@ def endpoint_edit(request, endpoint_id: int):
             elif not data["is_active"] and endpoint.is_active:
                 endpoint = services.endpoint_disable(actor=actor, endpoint=endpoint)
             if changes.get("secret"):
-                request.session[NEW_SECRET_SESSION_KEY] = {"endpoint_id": endpoint.pk,
-                                                           "secret": endpoint.secret}
+                request.session[NEW_SECRET_SESSION_KEY] = {
+                    "endpoint_id": endpoint.pk,
+                    "secret": endpoint.secret,
+                }
             messages.success(request, "Webhook endpoint saved.")
             return redirect("webhooks:detail", endpoint_id=endpoint.pk)
-    return render(request, "webhooks/form.html", {
-        "form": form, "editing": True, "endpoint": endpoint,
-        "secret_hint": presenters.secret_hint(endpoint.secret)})
+    return render(
+        request,
+        "webhooks/form.html",
+        {
+            "form": form,
+            "editing": True,
+            "endpoint": endpoint,
+            "secret_hint": presenters.secret_hint(endpoint.secret),
+        },
+    )
 
 
 @login_required
@@ -125,9 +151,11 @@ def endpoint_detail(request, endpoint_id: int):
     criteria = filters.cleaned_data if filters.is_valid() else {}
     kind = criteria.get("kind")
     deliveries = selectors.delivery_list(
-        endpoint=endpoint, event=criteria.get("event") or None,
+        endpoint=endpoint,
+        event=criteria.get("event") or None,
         status=criteria.get("status") or None,
-        is_test={"test": True, "real": False}.get(kind))
+        is_test={"test": True, "real": False}.get(kind),
+    )
     page = Paginator(deliveries, PAGE_SIZE).get_page(request.GET.get("page"))
     for delivery in page.object_list:
         attempts = list(delivery.attempts.all())  # prefetched: no query per row
@@ -139,28 +167,45 @@ def endpoint_detail(request, endpoint_id: int):
     query = request.GET.copy()
     query.pop("page", None)
     outcomes = presenters.recent_outcomes([endpoint.pk])
-    return render(request, "webhooks/detail.html", {
-        "endpoint": endpoint, "filters": filters, "page": page, "query": query.urlencode(),
-        "new_secret": new_secret, "secret_hint": presenters.secret_hint(endpoint.secret),
-        "recover_form": RecoverForm(), "snippet": presenters.SIGNATURE_SNIPPET,
-        "strip": presenters.strip(outcomes.get(endpoint.pk, [])),
-    })
+    return render(
+        request,
+        "webhooks/detail.html",
+        {
+            "endpoint": endpoint,
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "new_secret": new_secret,
+            "secret_hint": presenters.secret_hint(endpoint.secret),
+            "recover_form": RecoverForm(),
+            "snippet": presenters.SIGNATURE_SNIPPET,
+            "strip": presenters.strip(outcomes.get(endpoint.pk, [])),
+        },
+    )
 
 
 @login_required
 @step_up_required
 def delivery_detail(request, delivery_id: int):
     delivery = _owned_delivery(request, delivery_id)
-    return render(request, "webhooks/delivery.html", {
-        "delivery": delivery, "endpoint": delivery.endpoint,
-        "attempts": list(delivery.attempts.all()),
-        "body": bytes(delivery.event.body).decode("utf-8", "replace"),
-    })
+    return render(
+        request,
+        "webhooks/delivery.html",
+        {
+            "delivery": delivery,
+            "endpoint": delivery.endpoint,
+            "attempts": list(delivery.attempts.all()),
+            "body": bytes(delivery.event.body).decode("utf-8", "replace"),
+        },
+    )
 
 
 def _confirm(request, *, title, body, button, danger, cancel):
-    return render(request, "accounts/confirm.html", {
-        "title": title, "body": body, "button": button, "danger": danger, "cancel_url": cancel})
+    return render(
+        request,
+        "accounts/confirm.html",
+        {"title": title, "body": body, "button": button, "danger": danger, "cancel_url": cancel},
+    )
 
 
 @login_required
@@ -171,13 +216,19 @@ def endpoint_test(request, endpoint_id: int):
     detail = reverse("webhooks:detail", kwargs={"endpoint_id": endpoint.pk})
     if request.method == "POST":
         services.endpoint_test(actor=Actor.from_request(request), endpoint=endpoint)
-        messages.success(request, "Test event sent: a sample playground.created. It appears "
-                                  "below in a moment.")
+        messages.success(
+            request, "Test event sent: a sample playground.created. It appears below in a moment."
+        )
         return redirect(detail)
-    return _confirm(request, title="Send a test event",
-                    body=f"Fibe sends a sample playground.created to {endpoint.url}, marked as "
-                         "a test. Tests are not retried.",
-                    button="Send test webhook", danger=False, cancel=detail)
+    return _confirm(
+        request,
+        title="Send a test event",
+        body=f"Fibe sends a sample playground.created to {endpoint.url}, marked as "
+        "a test. Tests are not retried.",
+        button="Send test webhook",
+        danger=False,
+        cancel=detail,
+    )
 
 
 @login_required
@@ -194,10 +245,14 @@ def delivery_redeliver(request, delivery_id: int):
         else:
             messages.success(request, "Sent again. The new attempt appears in the history.")
         return redirect(back)
-    return _confirm(request, title="Redeliver this event",
-                    body="The same body is sent again now, with the same delivery id, as a "
-                         "manual attempt.",
-                    button="Redeliver", danger=False, cancel=back)
+    return _confirm(
+        request,
+        title="Redeliver this event",
+        body="The same body is sent again now, with the same delivery id, as a manual attempt.",
+        button="Redeliver",
+        danger=False,
+        cancel=back,
+    )
 
 
 @login_required
@@ -208,10 +263,11 @@ def deliveries_recover(request, endpoint_id: int):
     form = RecoverForm(request.POST)
     if form.is_valid():
         count = services.deliveries_recover_failed(
-            actor=Actor.from_request(request), endpoint=endpoint,
-            since=form.cleaned_data["since"])
-        messages.success(request, f"Sending {count} failed deliver{'y' if count == 1 else 'ies'}"
-                                  " again.")
+            actor=Actor.from_request(request), endpoint=endpoint, since=form.cleaned_data["since"]
+        )
+        messages.success(
+            request, f"Sending {count} failed deliver{'y' if count == 1 else 'ies'} again."
+        )
     else:
         messages.error(request, "Give a valid date and time to recover failed deliveries from.")
     return redirect("webhooks:detail", endpoint_id=endpoint.pk)
@@ -231,10 +287,15 @@ def endpoint_enable(request, endpoint_id: int):
         else:
             messages.success(request, "Endpoint re-enabled: new events will be delivered.")
         return redirect(detail)
-    return _confirm(request, title="Re-enable this endpoint",
-                    body="New events are delivered again. Failed deliveries are not resent: "
-                         "use “Recover failed deliveries” for those.",
-                    button="Re-enable", danger=False, cancel=detail)
+    return _confirm(
+        request,
+        title="Re-enable this endpoint",
+        body="New events are delivered again. Failed deliveries are not resent: "
+        "use “Recover failed deliveries” for those.",
+        button="Re-enable",
+        danger=False,
+        cancel=detail,
+    )
 
 
 @login_required
@@ -246,7 +307,11 @@ def endpoint_delete(request, endpoint_id: int):
         services.endpoint_delete(actor=Actor.from_request(request), endpoint=endpoint)
         messages.success(request, f"Deleted the endpoint {endpoint.url}.")
         return redirect("webhooks:list")
-    return _confirm(request, title="Delete this endpoint",
-                    body=f"{endpoint.url} stops receiving events and its delivery log is deleted.",
-                    button="Delete endpoint", danger=True,
-                    cancel=reverse("webhooks:detail", kwargs={"endpoint_id": endpoint.pk}))
+    return _confirm(
+        request,
+        title="Delete this endpoint",
+        body=f"{endpoint.url} stops receiving events and its delivery log is deleted.",
+        button="Delete endpoint",
+        danger=True,
+        cancel=reverse("webhooks:detail", kwargs={"endpoint_id": endpoint.pk}),
+    )

@@ -32,8 +32,11 @@ class Actor:
 
     @classmethod
     def from_request(cls, request, *, source: str = Source.WEB) -> Actor:
-        user = request.user if getattr(request, "user", None) and request.user.is_authenticated \
+        user = (
+            request.user
+            if getattr(request, "user", None) and request.user.is_authenticated
             else None
+        )
         return cls(
             user=user,
             source=source,

@@ -9,15 +9,22 @@ PASSWORD_MAX = 1024
 
 
 class SignupForm(forms.Form):
-    email = forms.EmailField(label="E-mail address", max_length=254,
-                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     password1 = forms.CharField(
-        label="Password", strip=False, max_length=PASSWORD_MAX,
+        label="Password",
+        strip=False,
+        max_length=PASSWORD_MAX,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password again", strip=False, max_length=PASSWORD_MAX,
+        label="Password again",
+        strip=False,
+        max_length=PASSWORD_MAX,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
@@ -42,11 +49,13 @@ class SignupForm(forms.Form):
 
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(
-        label="E-mail address", widget=forms.EmailInput(attrs={"autofocus": True,
-                                                               "autocomplete": "email"})
+        label="E-mail address",
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
     password = forms.CharField(
-        label="Password", strip=False, max_length=PASSWORD_MAX,
+        label="Password",
+        strip=False,
+        max_length=PASSWORD_MAX,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
@@ -55,8 +64,14 @@ class OTPTokenForm(forms.Form):
     otp_token = forms.CharField(
         label="Code from your authenticator app, or a backup code",
         max_length=16,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text",
-                                      "autofocus": True, "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "text",
+                "autofocus": True,
+                "spellcheck": "false",
+            }
+        ),
     )
 
 

@@ -13,8 +13,9 @@ urlpatterns = [
     path("profile/verify/", views.verify, name="verify"),
     path("profile/totp/", views.totp_enrol, name="totp_enrol"),
     path("profile/backup-codes/", views.backup_codes, name="backup_codes"),
-    path("profile/backup-codes/new/", views.backup_codes_regenerate,
-         name="backup_codes_regenerate"),
+    path(
+        "profile/backup-codes/new/", views.backup_codes_regenerate, name="backup_codes_regenerate"
+    ),
     path("profile/devices/<int:device_id>/remove/", views.device_remove, name="device_remove"),
     path("profile/delete/", views.account_delete, name="delete"),
 ]

@@ -31,8 +31,10 @@ def signup(request):
             password=form.cleaned_data["password1"],
         )
         auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome to Fibe. Set up two-factor authentication to manage "
-                                  "API keys and webhooks.")
+        messages.success(
+            request,
+            "Welcome to Fibe. Set up two-factor authentication to manage API keys and webhooks.",
+        )
         return redirect("accounts:totp_enrol")
     return render(request, "accounts/signup.html", {"form": form})
 
@@ -44,8 +46,11 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        services.security_log(actor=Actor.from_request(self.request), user=form.get_user(),
-                              kind=SecurityEvent.Kind.SIGNED_IN)
+        services.security_log(
+            actor=Actor.from_request(self.request),
+            user=form.get_user(),
+            kind=SecurityEvent.Kind.SIGNED_IN,
+        )
         return response
 
     def form_invalid(self, form):
@@ -53,8 +58,11 @@ class LoginView(auth_views.LoginView):
         email = (form.data.get("username") or "").strip().lower()[:254]
         user = User.objects.filter(email=email).first() if email else None
         if user is not None:
-            services.security_log(actor=Actor.from_request(self.request), user=user,
-                                  kind=SecurityEvent.Kind.SIGN_IN_FAILED)
+            services.security_log(
+                actor=Actor.from_request(self.request),
+                user=user,
+                kind=SecurityEvent.Kind.SIGN_IN_FAILED,
+            )
         return super().form_invalid(form)
 
 
@@ -63,20 +71,27 @@ class LogoutView(auth_views.LogoutView):
 
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            services.security_log(actor=Actor.from_request(request), user=request.user,
-                                  kind=SecurityEvent.Kind.SIGNED_OUT)
+            services.security_log(
+                actor=Actor.from_request(request),
+                user=request.user,
+                kind=SecurityEvent.Kind.SIGNED_OUT,
+            )
         return super().post(request, *args, **kwargs)
 
 
 @login_required
 def security(request):
     user = request.user
-    return render(request, "accounts/security.html", {
-        "devices": selectors.totp_devices_for(user=user),
-        "backup_codes_left": selectors.backup_codes_left(user=user),
-        "events": selectors.security_events_for(user=user),
-        "step_up_recent": stepup.is_recent(request),
-    })
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "devices": selectors.totp_devices_for(user=user),
+            "backup_codes_left": selectors.backup_codes_left(user=user),
+            "events": selectors.security_events_for(user=user),
+            "step_up_recent": stepup.is_recent(request),
+        },
+    )
 
 
 @login_required
@@ -108,14 +123,24 @@ def totp_enrol(request):
             return redirect(nxt)
     uri = device.config_url
     qr_svg = segno.make(uri, error="m").svg_inline(
-        scale=5, omitsize=True, dark="#111827", light="#ffffff",
-        title="QR code for your authenticator app")
+        scale=5,
+        omitsize=True,
+        dark="#111827",
+        light="#ffffff",
+        title="QR code for your authenticator app",
+    )
     secret = _base32_secret(device)
-    return render(request, "accounts/totp_enrol.html", {
-        "form": form, "qr_svg": qr_svg, "secret": secret,
-        "secret_grouped": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
-        "next": request.GET.get("next", ""),
-    })
+    return render(
+        request,
+        "accounts/totp_enrol.html",
+        {
+            "form": form,
+            "qr_svg": qr_svg,
+            "secret": secret,
+            "secret_grouped": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "next": request.GET.get("next", ""),
+        },
+    )
 
 
 def _base32_secret(device) -> str:
@@ -129,12 +154,18 @@ def backup_codes(request):
     """Shows freshly generated backup codes once; a reload shows nothing."""
     codes = request.session.pop(BACKUP_CODES_SESSION_KEY, None)
     if codes is None:
-        messages.info(request, "Backup codes are only shown once. Generate new ones if you "
-                               "have lost them.")
+        messages.info(
+            request, "Backup codes are only shown once. Generate new ones if you have lost them."
+        )
         return redirect("accounts:security")
-    return render(request, "accounts/backup_codes.html", {
-        "codes": codes, "next": safe_next(request, reverse("accounts:security")),
-    })
+    return render(
+        request,
+        "accounts/backup_codes.html",
+        {
+            "codes": codes,
+            "next": safe_next(request, reverse("accounts:security")),
+        },
+    )
 
 
 @login_required
@@ -142,15 +173,19 @@ def backup_codes(request):
 @require_http_methods(["GET", "POST"])
 def backup_codes_regenerate(request):
     if request.method == "POST":
-        codes = services.backup_codes_generate(actor=Actor.from_request(request),
-                                               user=request.user)
+        codes = services.backup_codes_generate(actor=Actor.from_request(request), user=request.user)
         request.session[BACKUP_CODES_SESSION_KEY] = codes
         return redirect("accounts:backup_codes")
-    return render(request, "accounts/confirm.html", {
-        "title": "Generate new backup codes",
-        "body": "Your current backup codes will stop working.",
-        "button": "Generate new codes", "danger": False,
-    })
+    return render(
+        request,
+        "accounts/confirm.html",
+        {
+            "title": "Generate new backup codes",
+            "body": "Your current backup codes will stop working.",
+            "button": "Generate new codes",
+            "danger": False,
+        },
+    )
 
 
 @login_required
@@ -163,15 +198,21 @@ def device_remove(request, device_id: int):
 
         raise Http404
     if request.method == "POST":
-        services.device_remove(actor=Actor.from_request(request), user=request.user,
-                               device_id=device.pk)
+        services.device_remove(
+            actor=Actor.from_request(request), user=request.user, device_id=device.pk
+        )
         messages.success(request, f"Removed “{device.name}”.")
         return redirect("accounts:security")
-    return render(request, "accounts/confirm.html", {
-        "title": f"Remove “{device.name}”",
-        "body": "You will need another authenticator to manage API keys and webhooks.",
-        "button": "Remove authenticator", "danger": True,
-    })
+    return render(
+        request,
+        "accounts/confirm.html",
+        {
+            "title": f"Remove “{device.name}”",
+            "body": "You will need another authenticator to manage API keys and webhooks.",
+            "button": "Remove authenticator",
+            "danger": True,
+        },
+    )
 
 
 @login_required
@@ -184,17 +225,23 @@ def verify(request):
         return redirect(f"{reverse('accounts:totp_enrol')}?next={nxt}")
     form = OTPTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = services.step_up_verify(actor=Actor.from_request(request), user=user,
-                                         token=form.cleaned_data["otp_token"])
+        device = services.step_up_verify(
+            actor=Actor.from_request(request), user=user, token=form.cleaned_data["otp_token"]
+        )
         if device is not None:
             otp_login(request, device)
             stepup.record(request)
             return redirect(nxt)
         form.add_error("otp_token", _failure_message(user))
-    return render(request, "accounts/verify.html", {
-        "form": form, "next": nxt,
-        "window_minutes": int(settings.STEP_UP_WINDOW.total_seconds() // 60),
-    })
+    return render(
+        request,
+        "accounts/verify.html",
+        {
+            "form": form,
+            "next": nxt,
+            "window_minutes": int(settings.STEP_UP_WINDOW.total_seconds() // 60),
+        },
+    )
 
 
 def _failure_message(user) -> str:
@@ -207,8 +254,10 @@ def _failure_message(user) -> str:
             waits.append((info["locked_until"] - timezone.now()).total_seconds())
     if waits:
         seconds = max(1, int(min(waits) + 0.999))
-        return (f"That code is not valid. Too many wrong codes: try again in {seconds} "
-                f"second{'s' if seconds != 1 else ''} (the wait doubles with each mistake).")
+        return (
+            f"That code is not valid. Too many wrong codes: try again in {seconds} "
+            f"second{'s' if seconds != 1 else ''} (the wait doubles with each mistake)."
+        )
     return "That code is not valid, or was already used."
 
 
@@ -223,5 +272,3 @@ def account_delete(request):
         messages.success(request, "Your account and everything it owned have been deleted.")
         return redirect("accounts:login")
     return render(request, "accounts/delete.html", {"form": form})
-
-

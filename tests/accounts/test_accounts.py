@@ -12,8 +12,9 @@ from ..conftest import PASSWORD, current_totp
 
 
 def _signup(client, email="new@example.com", password="an unusual passphrase 9"):
-    return client.post("/accounts/signup/", {
-        "email": email, "password1": password, "password2": password})
+    return client.post(
+        "/accounts/signup/", {"email": email, "password1": password, "password2": password}
+    )
 
 
 def test_signup_stores_an_argon2_hash_and_logs(client, db):
@@ -24,11 +25,14 @@ def test_signup_stores_an_argon2_hash_and_logs(client, db):
     assert SecurityEvent.objects.filter(user=user, kind="signed_up").exists()
 
 
-@pytest.mark.parametrize("password, message", [
-    ("short", b"too short"),
-    ("password123", b"too common"),
-    ("12345678901234", b"entirely numeric"),
-])
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("short", b"too short"),
+        ("password123", b"too common"),
+        ("12345678901234", b"entirely numeric"),
+    ],
+)
 def test_signup_applies_djangos_password_validators(client, db, password, message):
     response = _signup(client, password=password)
     assert response.status_code == 200
@@ -51,8 +55,11 @@ def test_hostile_signup_values_are_refused_and_escaped(client, db):
 
 
 def test_login_logs_the_sign_in_with_ip_and_user_agent(client, user):
-    response = client.post("/accounts/login/", {"username": user.email, "password": PASSWORD},
-                           HTTP_USER_AGENT="pytest-browser/1.0")
+    response = client.post(
+        "/accounts/login/",
+        {"username": user.email, "password": PASSWORD},
+        HTTP_USER_AGENT="pytest-browser/1.0",
+    )
     assert response.status_code == 302
     event = SecurityEvent.objects.get(user=user, kind="signed_in")
     assert event.ip == "127.0.0.1"
@@ -66,6 +73,7 @@ def test_enrolment_shows_secret_and_qr_and_needs_a_code(logged_in_client, user):
     device = TOTPDevice.objects.get(user=user)
     assert not device.confirmed
     from base64 import b32decode
+
     assert b32decode(secret + b"=" * (-len(secret) % 8)) == device.bin_key
 
     wrong = logged_in_client.post("/profile/totp/", {"otp_token": "123456"})
@@ -126,13 +134,11 @@ def test_account_deletion_needs_the_email_and_deletes_everything(stepped_up_clie
     assert response.status_code == 302
     assert not User.objects.filter(pk=user.pk).exists()
     assert not TOTPDevice.objects.filter(user_id=user.pk).exists()
-    assert SecurityEvent.objects.filter(kind="account_deleted",
-                                        detail__user_id=user.pk).exists()
+    assert SecurityEvent.objects.filter(kind="account_deleted", detail__user_id=user.pk).exists()
 
 
 def test_security_page_lists_the_log(logged_in_client, user):
-    SecurityEvent.objects.create(user=user, kind="signed_in", ip="203.0.113.9",
-                                 user_agent="curl/8")
+    SecurityEvent.objects.create(user=user, kind="signed_in", ip="203.0.113.9", user_agent="curl/8")
     page = logged_in_client.get("/profile/security/")
     assert b"Signed in" in page.content
     assert b"203.0.113.9" in page.content
@@ -145,28 +151,37 @@ def test_security_log_shows_only_own_events(logged_in_client, other_user):
 
 
 def test_admin_refuses_an_unverified_staff_user(db):
-    staff = User.objects.create_user("staff@example.com", PASSWORD, is_staff=True,
-                                     is_superuser=True)
+    staff = User.objects.create_user(
+        "staff@example.com", PASSWORD, is_staff=True, is_superuser=True
+    )
     client = Client()
     client.force_login(staff, backend="django.contrib.auth.backends.ModelBackend")
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
     # a password alone at the admin's own sign-in does not get in either
-    login = client.post("/admin/login/?next=/admin/", {"username": staff.email,
-                                                       "password": PASSWORD})
+    login = client.post(
+        "/admin/login/?next=/admin/", {"username": staff.email, "password": PASSWORD}
+    )
     assert login.status_code == 200
     assert client.get("/admin/").status_code == 302
 
 
 def test_admin_admits_a_staff_user_with_a_verified_device(db):
-    staff = User.objects.create_user("staff@example.com", PASSWORD, is_staff=True,
-                                     is_superuser=True)
+    staff = User.objects.create_user(
+        "staff@example.com", PASSWORD, is_staff=True, is_superuser=True
+    )
     device = TOTPDevice.objects.create(user=staff, name="Phone", confirmed=True)
     client = Client()
-    response = client.post("/admin/login/?next=/admin/", {
-        "username": staff.email, "password": PASSWORD, "otp_device": device.persistent_id,
-        "otp_token": current_totp(device)})
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": staff.email,
+            "password": PASSWORD,
+            "otp_device": device.persistent_id,
+            "otp_token": current_totp(device),
+        },
+    )
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
 
@@ -174,8 +189,10 @@ def test_admin_admits_a_staff_user_with_a_verified_device(db):
 def test_failed_sign_in_is_logged_for_the_account_owner(client, user):
     response = client.post("/accounts/login/", {"username": user.email, "password": "wrong"})
     assert response.status_code == 200
-    assert b"correct e-mail address and password" in response.content or b"Please enter" in \
-        response.content
+    assert (
+        b"correct e-mail address and password" in response.content
+        or b"Please enter" in response.content
+    )
     assert SecurityEvent.objects.filter(user=user, kind="sign_in_failed").count() == 1
 
 

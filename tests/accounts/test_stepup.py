@@ -55,8 +55,9 @@ def test_totp_code_works_only_once(logged_in_client, totp_device, user):
     assert logged_in_client.get(GUARDED).status_code == 302
 
 
-def test_wrong_code_is_refused_logged_and_counted_for_throttling(logged_in_client, totp_device,
-                                                                 user):
+def test_wrong_code_is_refused_logged_and_counted_for_throttling(
+    logged_in_client, totp_device, user
+):
     response = logged_in_client.post("/profile/verify/", {"otp_token": "000000"})
     assert response.status_code == 200
     assert b"not valid" in response.content
@@ -69,8 +70,7 @@ def test_wrong_code_is_refused_logged_and_counted_for_throttling(logged_in_clien
 def test_throttled_device_refuses_even_the_right_code(logged_in_client, totp_device):
     for _ in range(3):
         logged_in_client.post("/profile/verify/", {"otp_token": "000000"})
-    response = logged_in_client.post("/profile/verify/",
-                                     {"otp_token": current_totp(totp_device)})
+    response = logged_in_client.post("/profile/verify/", {"otp_token": current_totp(totp_device)})
     assert response.status_code == 200
     assert b"Too many wrong codes" in response.content
     assert logged_in_client.get(GUARDED).status_code == 302
@@ -131,23 +131,28 @@ def test_post_interrupted_by_step_up_is_not_carried_out_and_is_asked_again(
 ):
     # given an expired step-up, a POST that would regenerate the backup codes
     StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True).token_set.create(
-        token="keepme12")
+        token="keepme12"
+    )
     response = logged_in_client.post("/profile/backup-codes/new/")
     # then nothing happened and the user is sent to step up, back to the same page
     assert response.status_code == 302
     assert response["Location"] == "/profile/verify/?next=%2Fprofile%2Fbackup-codes%2Fnew%2F"
     assert StaticDevice.objects.get(user=user).token_set.filter(token="keepme12").exists()
     # after stepping up the page asks again, with a GET showing the confirmation
-    back = logged_in_client.post("/profile/verify/", {
-        "otp_token": current_totp(totp_device), "next": "/profile/backup-codes/new/"})
+    back = logged_in_client.post(
+        "/profile/verify/",
+        {"otp_token": current_totp(totp_device), "next": "/profile/backup-codes/new/"},
+    )
     page = logged_in_client.get(back["Location"])
     assert page.status_code == 200
     assert b"Generate new codes" in page.content
 
 
 def test_next_cannot_send_the_user_off_site(logged_in_client, totp_device):
-    response = logged_in_client.post("/profile/verify/", {
-        "otp_token": current_totp(totp_device), "next": "https://evil.example/"})
+    response = logged_in_client.post(
+        "/profile/verify/",
+        {"otp_token": current_totp(totp_device), "next": "https://evil.example/"},
+    )
     assert response["Location"] == "/profile/security/"
 
 

@@ -7,8 +7,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 # Pages a signed-in user must reach without a fresh step-up: the step-up itself, enrolling the
 # first authenticator, the one-time backup code display, and the security overview.
-OPEN_PAGES = {"/profile/", "/profile/security/", "/profile/verify/", "/profile/totp/",
-              "/profile/backup-codes/"}
+OPEN_PAGES = {
+    "/profile/",
+    "/profile/security/",
+    "/profile/verify/",
+    "/profile/totp/",
+    "/profile/backup-codes/",
+}
 
 
 def _walk(patterns, prefix=""):
@@ -26,8 +31,10 @@ def _concrete(route: str) -> str:
     return "/" + route.lstrip("^").rstrip("$")
 
 
-PROFILE_URLS = sorted({_concrete(r) for r in _walk(get_resolver().url_patterns)
-                       if r.startswith("profile/")} - OPEN_PAGES)
+PROFILE_URLS = sorted(
+    {_concrete(r) for r in _walk(get_resolver().url_patterns) if r.startswith("profile/")}
+    - OPEN_PAGES
+)
 
 
 def test_the_walk_finds_the_management_pages():

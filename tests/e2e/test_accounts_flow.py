@@ -24,8 +24,13 @@ def test_new_user_signs_up_enrols_steps_up_and_reaches_api_keys(page, person):
     assert page.get_by_role("heading", name="API Keys", exact=True).is_visible()
     screenshot(page, "api-keys-after-step-up")
     kinds = set(SecurityEvent.objects.filter(user=user).values_list("kind", flat=True))
-    assert {"signed_up", "device_added", "backup_codes_generated", "signed_in",
-            "step_up_passed"} <= kinds
+    assert {
+        "signed_up",
+        "device_added",
+        "backup_codes_generated",
+        "signed_in",
+        "step_up_passed",
+    } <= kinds
 
 
 def test_wrong_code_in_the_browser_shows_a_clear_error(page, person):

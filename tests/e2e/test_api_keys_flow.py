@@ -13,8 +13,9 @@ pytestmark = pytest.mark.e2e
 
 
 def _api(live_server, token, path="/api/v1/playgrounds"):
-    return requests.get(live_server.url + path, headers={"Authorization": f"Bearer {token}"},
-                        timeout=10)
+    return requests.get(
+        live_server.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
 
 
 def _copied_token(page) -> str:
@@ -98,13 +99,23 @@ def test_list_page_with_several_keys(page, person):
 
     actor = Actor(user=user, source=Source.CLI)
     box = Playground.objects.create(owner=user, name="Demo playground")
-    services.key_create(actor=actor, owner=user, label="GitHub Actions CI",
-                        scope_names=["launch:write", "playspecs:read"])
-    services.key_create(actor=actor, owner=user, label="Genie runtime", is_agent=True,
-                        scope_names=["agents:manage", "playgrounds:read"],
-                        restrictions={"playgrounds": [box.pk]})
-    old, _ = services.key_create(actor=actor, owner=user, label="Old laptop",
-                                 scope_names=["playrooms:manage"])
+    services.key_create(
+        actor=actor,
+        owner=user,
+        label="GitHub Actions CI",
+        scope_names=["launch:write", "playspecs:read"],
+    )
+    services.key_create(
+        actor=actor,
+        owner=user,
+        label="Genie runtime",
+        is_agent=True,
+        scope_names=["agents:manage", "playgrounds:read"],
+        restrictions={"playgrounds": [box.pk]},
+    )
+    old, _ = services.key_create(
+        actor=actor, owner=user, label="Old laptop", scope_names=["playrooms:manage"]
+    )
     services.key_expire_now(actor=actor, key=old)
     page.goto("/profile/api-keys/")
     assert page.locator("article.key-card").count() == 3

@@ -55,8 +55,13 @@ def test_webhook_flow_as_a_new_user(page, person, receiver, start_worker):  # no
     page.get_by_role("button", name="Test webhook").click()
     assert receiver.wait_for(1, timeout=20)
     assert receiver.received[0].headers["X-Playground-Event"] == "playground.created"
-    assert _reload_until(page, lambda: page.locator("table.deliveries").count() == 1
-                         and "200" in page.locator("table.deliveries").inner_text())
+    assert _reload_until(
+        page,
+        lambda: (
+            page.locator("table.deliveries").count() == 1
+            and "200" in page.locator("table.deliveries").inner_text()
+        ),
+    )
     assert "test" in page.locator("table.deliveries").inner_text()
     page.get_by_role("link", name="Details").first.click()
     page.get_by_text("Request headers").click()
@@ -68,17 +73,26 @@ def test_webhook_flow_as_a_new_user(page, person, receiver, start_worker):  # no
 
     # when the receiver starts failing and a real event happens, the retry history grows
     receiver.default = Reply(status=500, body=b"receiver is down")
-    resource_create(actor=Actor(user=user, source=Source.API), model=Playground, owner=user,
-                    name="Demo playground")
+    resource_create(
+        actor=Actor(user=user, source=Source.API),
+        model=Playground,
+        owner=user,
+        name="Demo playground",
+    )
     assert receiver.wait_for(2, timeout=20)
     delivery = Delivery.objects.get(endpoint__owner=user, is_test=False)
     assert wait_until(lambda: Attempt.objects.filter(delivery=delivery).count() == 1, 10)
     delivery.refresh_from_db()
     assert delivery.status == "retrying"
     # Beat enqueues due retries every few seconds; the test sends its message itself.
-    assert wait_until(lambda: deliveries_enqueue_due.delay() and
-                      Attempt.objects.filter(delivery=delivery).count() >= 2,
-                      timeout=20, interval=1.0)
+    assert wait_until(
+        lambda: (
+            deliveries_enqueue_due.delay()
+            and Attempt.objects.filter(delivery=delivery).count() >= 2
+        ),
+        timeout=20,
+        interval=1.0,
+    )
     page.goto(f"/profile/webhooks/deliveries/{delivery.pk}/")
     history = page.locator("ol.timeline").inner_text()
     assert "Attempt 1" in history and "Attempt 2" in history

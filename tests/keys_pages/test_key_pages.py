@@ -57,16 +57,19 @@ def test_create_shows_the_token_once_and_reload_does_not(stepped_up_client, user
     assert SecurityEvent.objects.filter(user=user, kind="key_created").exists()
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"scopes": []}, b"Choose at least one scope."),
-    ({"scopes": ["playgrounds:fly"]}, b"Unknown scope"),
-    ({"expiry": "date", "expires_on": "2001-01-01"}, b"Choose an expiry date in the future."),
-    ({"expiry": "date", "expires_on": ""}, b"Pick the day the key expires."),
-    ({"label": "   "}, b"This field is required."),
-    ({"label": "x" * 101}, b"at most 100 characters"),
-    ({"label": "bad\x00label"}, b"Null characters are not allowed."),
-    ({"expiry": "forever"}, b"Select a valid choice"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"scopes": []}, b"Choose at least one scope."),
+        ({"scopes": ["playgrounds:fly"]}, b"Unknown scope"),
+        ({"expiry": "date", "expires_on": "2001-01-01"}, b"Choose an expiry date in the future."),
+        ({"expiry": "date", "expires_on": ""}, b"Pick the day the key expires."),
+        ({"label": "   "}, b"This field is required."),
+        ({"label": "x" * 101}, b"at most 100 characters"),
+        ({"label": "bad\x00label"}, b"Null characters are not allowed."),
+        ({"expiry": "forever"}, b"Select a valid choice"),
+    ],
+)
 def test_create_refuses_bad_input_with_a_clear_message(stepped_up_client, user, data, message):
     response = _post_new(stepped_up_client, **data)
     assert response.status_code == 200
@@ -82,8 +85,9 @@ def test_restriction_to_another_accounts_resource_is_refused(stepped_up_client, 
 
 
 def test_restriction_outside_the_chosen_scopes_is_refused(stepped_up_client, playground):
-    response = _post_new(stepped_up_client, scopes=["playrooms:read"],
-                         restrict_playgrounds=[playground.pk])
+    response = _post_new(
+        stepped_up_client, scopes=["playrooms:read"], restrict_playgrounds=[playground.pk]
+    )
     assert response.status_code == 200
     assert b"chose no scope for them" in response.content
     assert not ApiKey.objects.exists()
@@ -96,17 +100,21 @@ def test_hostile_label_is_escaped_on_the_list(stepped_up_client, user):
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in page.content
 
 
-def test_card_shows_status_scopes_restriction_names_and_last_used(stepped_up_client, user,
-                                                                 playground):
-    key, _ = _create(user, scope_names=["playgrounds:read", "launch:write"],
-                     restrictions={"playgrounds": [playground.pk]}, is_agent=True)
-    ApiKey.objects.filter(pk=key.pk).update(last_used_ip="203.0.113.9",
-                                            last_used_at=key.created_at)
+def test_card_shows_status_scopes_restriction_names_and_last_used(
+    stepped_up_client, user, playground
+):
+    key, _ = _create(
+        user,
+        scope_names=["playgrounds:read", "launch:write"],
+        restrictions={"playgrounds": [playground.pk]},
+        is_agent=True,
+    )
+    ApiKey.objects.filter(pk=key.pk).update(last_used_ip="203.0.113.9", last_used_at=key.created_at)
     page = stepped_up_client.get("/profile/api-keys/").content.decode()
     assert "Active" in page and "For agents" in page
     assert "Staging box" in page
     assert "launch:write" in page
-    assert "from <span class=\"mono\">203.0.113.9</span>" in page
+    assert 'from <span class="mono">203.0.113.9</span>' in page
 
 
 def test_rotate_shows_a_new_token_and_the_old_one_stops(stepped_up_client, user):
@@ -159,8 +167,9 @@ def test_one_user_cannot_act_on_anothers_key(stepped_up_client, other_user, acti
     assert stepped_up_client.post(f"/profile/api-keys/{key.pk}/{action}/").status_code == 404
     key.refresh_from_db()
     assert key.status == "active"
-    assert list(SecurityEvent.objects.filter(user=other_user).values_list("kind", flat=True)) \
-        == ["key_created"]
+    assert list(SecurityEvent.objects.filter(user=other_user).values_list("kind", flat=True)) == [
+        "key_created"
+    ]
 
 
 def test_token_page_of_anothers_key_shows_nothing(stepped_up_client, other_user):
@@ -179,14 +188,16 @@ def test_csrf_is_enforced_on_key_creation(user, make_stepped_up_client):
     client = make_stepped_up_client(user)
     strict = Client(enforce_csrf_checks=True)
     strict.cookies = client.cookies
-    response = strict.post("/profile/api-keys/new/", {"label": "x", "scopes": ["playgrounds:read"],
-                                                      "expiry": "none"})
+    response = strict.post(
+        "/profile/api-keys/new/", {"label": "x", "scopes": ["playgrounds:read"], "expiry": "none"}
+    )
     assert response.status_code == 403
     assert not ApiKey.objects.exists()
 
 
-def test_list_page_query_count_does_not_grow_with_keys(stepped_up_client, user, playground,
-                                                       django_assert_max_num_queries):
+def test_list_page_query_count_does_not_grow_with_keys(
+    stepped_up_client, user, playground, django_assert_max_num_queries
+):
     for i in range(3):
         _create(user, label=f"k{i}", restrictions={"playgrounds": [playground.pk]})
     from django.db import connection

@@ -19,17 +19,22 @@ from tests.webhooks.servers import BASE_DIR, VENV_BIN, RedisServer, free_port, w
 def session_database_url() -> str:
     """The database this test session runs on (pytest-django's ``test_…``), as a URL."""
     db = connection.settings_dict
-    return (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}")
-
-
+    return (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
 
 
 def server_env(redis_url: str, **extra) -> dict:
-    return {**os.environ, "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
-            "DATABASE_URL": session_database_url(), "REDIS_URL": redis_url,
-            "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1", "LOG_LEVEL": "WARNING",
-            **{k: str(v) for k, v in extra.items()}}
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
+        "DATABASE_URL": session_database_url(),
+        "REDIS_URL": redis_url,
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
+        "LOG_LEVEL": "WARNING",
+        **{k: str(v) for k, v in extra.items()},
+    }
 
 
 class AppServer:
@@ -41,12 +46,32 @@ class AppServer:
         self.log = log
         self._log_file = open(log, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "fibe_access.wsgi:application",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-             "--worker-class", "gthread", "--threads", str(threads), "--backlog", "256",
-             "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning"],
-            cwd=BASE_DIR, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                str(VENV_BIN / "gunicorn"),
+                "fibe_access.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(threads),
+                "--backlog",
+                "256",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+                "--log-level",
+                "warning",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         if not wait_until(self._answers, 60, 0.2):
             self.stop()
             raise RuntimeError("gunicorn did not start:\n" + log.read_text()[-3000:])
@@ -89,13 +114,19 @@ def app_server(transactional_db, private_redis, tmp_path, settings):
     """Factory: start the project under gunicorn against the test database and private Redis.
     This process shares that Redis as its cache, as every process of a deployment does (key
     services publish key changes there). Servers stop before the test database is flushed."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": private_redis.url}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": private_redis.url,
+        }
+    }
     servers = []
 
     def start(**extra_env) -> AppServer:
-        server = AppServer(env=server_env(private_redis.url, **extra_env),
-                           log=tmp_path / f"gunicorn{len(servers)}.log")
+        server = AppServer(
+            env=server_env(private_redis.url, **extra_env),
+            log=tmp_path / f"gunicorn{len(servers)}.log",
+        )
         servers.append(server)
         return server
 
@@ -125,9 +156,22 @@ class RestartableRedis(RedisServer):
         assert self.proc.poll() is not None, "stop it first"
         workdir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if not wait_until(self._pong, 10):
             raise RuntimeError("redis-server did not start again")
 
@@ -138,8 +182,7 @@ def receiver_on(port: int) -> Receiver:
     from tests.webhooks import servers
 
     original = servers.ThreadingHTTPServer
-    servers.ThreadingHTTPServer = lambda _address, handler: original(("127.0.0.1", port),
-                                                                     handler)
+    servers.ThreadingHTTPServer = lambda _address, handler: original(("127.0.0.1", port), handler)
     try:
         return Receiver()
     finally:

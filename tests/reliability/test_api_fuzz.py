@@ -41,8 +41,9 @@ def api_schema(db):
 @pytest.fixture
 def all_scopes_token(db):
     owner = UserFactory()
-    _, token = api_key_make(owner, *scopes.OFFERED, label="fuzz: every scope",
-                            rate_limit_per_minute=1_000_000)
+    _, token = api_key_make(
+        owner, *scopes.OFFERED, label="fuzz: every scope", rate_limit_per_minute=1_000_000
+    )
     return token
 
 
@@ -52,10 +53,11 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @pytest.mark.reliability
 @pytest.mark.timeout(600)
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_answers_every_generated_request_within_its_schema(case, all_scopes_token):
     # given any request the schema describes, sent with a key holding every scope
     # then the answer is documented, matches its schema, and is not a server error
-    case.call_and_validate(headers={"Authorization": f"Bearer {all_scopes_token}"},
-                           excluded_checks=[negative_data_rejection, positive_data_acceptance])
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {all_scopes_token}"},
+        excluded_checks=[negative_data_rejection, positive_data_acceptance],
+    )

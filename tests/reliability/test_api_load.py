@@ -78,12 +78,18 @@ def test_fifty_clients_hammering_create_launch_list_for_30s(app_server, key_upda
     for i in range(KEYS):
         owner = UserFactory()
         spec = resource_make(Playspec, owner)
-        _, token = api_key_make(owner, "playgrounds:manage", "launch:write",
-                                label=f"load {i}", rate_limit_per_minute=1_000_000)
+        _, token = api_key_make(
+            owner,
+            "playgrounds:manage",
+            "launch:write",
+            label=f"load {i}",
+            rate_limit_per_minute=1_000_000,
+        )
         keys.append((token, spec.pk))
     small_owner = UserFactory()
-    small_key, small_token = api_key_make(small_owner, "playgrounds:read", label="small",
-                                          rate_limit_per_minute=SMALL_LIMIT)
+    small_key, small_token = api_key_make(
+        small_owner, "playgrounds:read", label="small", rate_limit_per_minute=SMALL_LIMIT
+    )
     server = app_server()
     tally = Tally()
     stop_at = time.monotonic() + HAMMER_SECONDS
@@ -98,18 +104,29 @@ def test_fifty_clients_hammering_create_launch_list_for_30s(app_server, key_upda
             op = "small" if n == 0 else rng.choice(["create", "launch", "list"])
             try:
                 if op == "create":
-                    r = session.post(f"{server.url}/api/v1/playgrounds", headers=auth,
-                                     json={"name": f"c{n}", "description": "load"}, timeout=30)
+                    r = session.post(
+                        f"{server.url}/api/v1/playgrounds",
+                        headers=auth,
+                        json={"name": f"c{n}", "description": "load"},
+                        timeout=30,
+                    )
                 elif op == "launch":
-                    r = session.post(f"{server.url}/api/v1/playspecs/{spec_id}/launch",
-                                     headers=auth, json={"name": f"l{n}"}, timeout=30)
+                    r = session.post(
+                        f"{server.url}/api/v1/playspecs/{spec_id}/launch",
+                        headers=auth,
+                        json={"name": f"l{n}"},
+                        timeout=30,
+                    )
                 elif op == "list":
-                    r = session.get(f"{server.url}/api/v1/playgrounds?limit=20", headers=auth,
-                                    timeout=30)
+                    r = session.get(
+                        f"{server.url}/api/v1/playgrounds?limit=20", headers=auth, timeout=30
+                    )
                 else:
-                    r = session.get(f"{server.url}/api/v1/playgrounds",
-                                    headers={"Authorization": f"Bearer {small_token}"},
-                                    timeout=30)
+                    r = session.get(
+                        f"{server.url}/api/v1/playgrounds",
+                        headers={"Authorization": f"Bearer {small_token}"},
+                        timeout=30,
+                    )
                     time.sleep(0.2)
             except requests.RequestException as exc:
                 with tally.lock:
@@ -134,9 +151,11 @@ def test_fifty_clients_hammering_create_launch_list_for_30s(app_server, key_upda
     assert not any(t.is_alive() for t in threads)
     ended_epoch = time.time()
     total = sum(tally.statuses.values())
-    print(f"\n{CLIENTS} clients, {HAMMER_SECONDS} s: {total} requests "
-          f"({total / HAMMER_SECONDS:.0f}/s), statuses {dict(sorted(tally.statuses.items()))}, "
-          f"created {dict(tally.created)}, transport errors {len(tally.errors)}")
+    print(
+        f"\n{CLIENTS} clients, {HAMMER_SECONDS} s: {total} requests "
+        f"({total / HAMMER_SECONDS:.0f}/s), statuses {dict(sorted(tally.statuses.items()))}, "
+        f"created {dict(tally.created)}, transport errors {len(tally.errors)}"
+    )
 
     # then no server error and no dropped connection
     assert not [s for s in tally.statuses if s >= 500], tally.statuses
@@ -156,8 +175,10 @@ def test_fifty_clients_hammering_create_launch_list_for_30s(app_server, key_upda
     # and each key's last-used was written once in those 30 s (at most once a minute)
     updates = _key_updates()
     used = set(ApiKey.objects.exclude(last_used_at=None).values_list("pk", flat=True))
-    print(f"key row UPDATEs during the run: {sum(updates.values())} for {len(used)} keys used "
-          f"(small key answered 200 ×{tally.small_ok}, 429 ×{len(tally.limited)})")
+    print(
+        f"key row UPDATEs during the run: {sum(updates.values())} for {len(used)} keys used "
+        f"(small key answered 200 ×{tally.small_ok}, 429 ×{len(tally.limited)})"
+    )
     assert len(used) == KEYS + 1
     assert set(updates) == used
     assert max(updates.values()) == 1
@@ -176,9 +197,11 @@ def _hammer(url: str, token: str, shots: list[Shot], stop: threading.Event):
     while not stop.is_set():
         started = time.monotonic()
         try:
-            status = session.get(f"{url}/api/v1/playgrounds?limit=5",
-                                 headers={"Authorization": f"Bearer {token}"},
-                                 timeout=30).status_code
+            status = session.get(
+                f"{url}/api/v1/playgrounds?limit=5",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ).status_code
         except requests.RequestException:
             status = None
         shots.append(Shot(started, status))
@@ -194,8 +217,9 @@ def test_no_request_succeeds_with_a_dead_key_after_the_change_commits(change, ap
     server = app_server()
     shots: list[Shot] = []
     stop = threading.Event()
-    threads = [threading.Thread(target=_hammer, args=(server.url, token, shots, stop))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=_hammer, args=(server.url, token, shots, stop)) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     time.sleep(2)
@@ -213,15 +237,18 @@ def test_no_request_succeeds_with_a_dead_key_after_the_change_commits(change, ap
         t.join(40)
     before = [s for s in shots if s.started < committed]
     after = [s for s in shots if s.started >= committed]
-    print(f"\n{change}: {len(before)} requests before the commit "
-          f"({Counter(s.status for s in before)}), {len(after)} after "
-          f"({Counter(s.status for s in after)})")
+    print(
+        f"\n{change}: {len(before)} requests before the commit "
+        f"({Counter(s.status for s in before)}), {len(after)} after "
+        f"({Counter(s.status for s in after)})"
+    )
     # then the key worked before, and not one request started after the commit succeeded
     assert sum(s.status == 200 for s in before) > 10
     assert len(after) > 10
     assert [s for s in after if s.status != 401] == []
     assert not any(s.status is None or s.status >= 500 for s in shots)
     if change == "rotate":  # the new secret works at once
-        r = requests.get(f"{server.url}/api/v1/me",
-                         headers={"Authorization": f"Bearer {new_token}"}, timeout=10)
+        r = requests.get(
+            f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {new_token}"}, timeout=10
+        )
         assert r.status_code == 200

@@ -20,36 +20,56 @@ SEED = 20261122
 def _mutate_one(token: str, rng: random.Random) -> str:
     i = rng.randrange(len(tokens.PREFIX), len(token))
     choices = tokens.ALPHABET.replace(token[i], "")
-    return token[:i] + rng.choice(choices) + token[i + 1:]
+    return token[:i] + rng.choice(choices) + token[i + 1 :]
 
 
 def _hostile_headers(rng: random.Random, real_token: str, revoked_token: str):
     """Yield (kind, header value or None for no header)."""
-    sql = ["' OR '1'='1", "'; DROP TABLE keys_apikey; --", "1 UNION SELECT digest FROM "
-           "keys_apikey", "fibe_' OR 1=1 --", "\" OR \"\"=\""]
+    sql = [
+        "' OR '1'='1",
+        "'; DROP TABLE keys_apikey; --",
+        "1 UNION SELECT digest FROM keys_apikey",
+        "fibe_' OR 1=1 --",
+        '" OR ""="',
+    ]
     kinds = {
         "missing": lambda: None,
         "empty": lambda: "",
         "scheme only": lambda: rng.choice(["Bearer", "Bearer ", "bearer", "BEARER  "]),
-        "wrong scheme": lambda: rng.choice(["Basic", "Token", "Digest", "ApiKey", "fibe"])
-        + " " + real_token,
+        "wrong scheme": lambda: (
+            rng.choice(["Basic", "Token", "Digest", "ApiKey", "fibe"]) + " " + real_token
+        ),
         "bare token": lambda: real_token,
         "huge": lambda: "Bearer " + "fibe_" + "A" * rng.choice([10_000, 100_000, 1_000_000]),
-        "non-ascii": lambda: "Bearer " + "".join(
-            rng.choice("fibeé€😀\u202e\u0000ßΩ漢字") for _ in range(rng.randint(1, 60))),
+        "non-ascii": lambda: (
+            "Bearer "
+            + "".join(rng.choice("fibeé€😀\u202e\u0000ßΩ漢字") for _ in range(rng.randint(1, 60)))
+        ),
         "latin-1 mojibake": lambda: "Bearer " + real_token[:-3] + "Ã©\xff",
-        "control chars": lambda: "Bearer " + real_token[:20] + rng.choice(
-            ["\x00", "\r\n", "\t", "\x1b[31m", "\x7f"]) + real_token[20:],
+        "control chars": lambda: (
+            "Bearer "
+            + real_token[:20]
+            + rng.choice(["\x00", "\r\n", "\t", "\x1b[31m", "\x7f"])
+            + real_token[20:]
+        ),
         "bad checksum": lambda: "Bearer " + _mutate_one(real_token, rng),
-        "truncated": lambda: "Bearer " + real_token[:rng.randrange(len(real_token))],
+        "truncated": lambda: "Bearer " + real_token[: rng.randrange(len(real_token))],
         "extended": lambda: "Bearer " + real_token + rng.choice(string.ascii_letters),
-        "wrong prefix": lambda: "Bearer " + rng.choice(["ghp_", "sk_live_", "fibe-", "FIBE_",
-                                                        "fib_", "xfibe_"]) + real_token[5:],
+        "wrong prefix": lambda: (
+            "Bearer "
+            + rng.choice(["ghp_", "sk_live_", "fibe-", "FIBE_", "fib_", "xfibe_"])
+            + real_token[5:]
+        ),
         "sql-like": lambda: "Bearer " + rng.choice(sql),
-        "random printable": lambda: "Bearer " + "".join(
-            rng.choice(string.printable) for _ in range(rng.randint(0, 120))),
-        "random base62 with prefix": lambda: "Bearer fibe_" + "".join(
-            rng.choice(tokens.ALPHABET) for _ in range(tokens.BODY_LEN + tokens.CHECK_LEN)),
+        "random printable": lambda: (
+            "Bearer " + "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 120)))
+        ),
+        "random base62 with prefix": lambda: (
+            "Bearer fibe_"
+            + "".join(
+                rng.choice(tokens.ALPHABET) for _ in range(tokens.BODY_LEN + tokens.CHECK_LEN)
+            )
+        ),
         "two tokens": lambda: f"Bearer {real_token} {real_token}",
         "unknown but well-formed": lambda: "Bearer " + tokens.generate(),
         "revoked": lambda: "Bearer " + revoked_token,
@@ -96,12 +116,17 @@ def test_ten_thousand_hostile_authorization_headers_are_401_and_malformed_cost_n
             assert len(queries) <= 1, (kind, [q["sql"] for q in queries])
             queried[kind] = queried.get(kind, 0) + 1
         else:
-            assert len(queries) == 0, (kind, header[:80] if header else header,
-                                       [q["sql"] for q in queries])
+            assert len(queries) == 0, (
+                kind,
+                header[:80] if header else header,
+                [q["sql"] for q in queries],
+            )
         counts[kind] = counts.get(kind, 0) + 1
     assert sum(counts.values()) == COUNT
     # the near-misses of the real token never reached the database
     assert "bad checksum" not in queried and "wrong prefix" not in queried
     assert queried.get("unknown but well-formed") == counts["unknown but well-formed"]
-    print(f"\n{COUNT} hostile headers, all 401; reached the database: {sum(queried.values())} "
-          f"({', '.join(f'{k}: {v}' for k, v in sorted(queried.items()))})")
+    print(
+        f"\n{COUNT} hostile headers, all 401; reached the database: {sum(queried.values())} "
+        f"({', '.join(f'{k}: {v}' for k, v in sorted(queried.items()))})"
+    )

@@ -39,8 +39,11 @@ def _assert_escaped(response):
 
 
 def _signup_data(**overrides):
-    data = {"email": "new.person@example.com", "password1": "correct horse battery 42",
-            "password2": "correct horse battery 42"}
+    data = {
+        "email": "new.person@example.com",
+        "password1": "correct horse battery 42",
+        "password2": "correct horse battery 42",
+    }
     data.update(overrides)
     return data
 
@@ -114,8 +117,13 @@ WEBHOOK_FIELDS = ["url", "events", "secret", "description"]
 
 
 def _webhook_data(**overrides):
-    data = {"url": "http://127.0.0.1:9/hook", "events": ["playground.created"],
-            "secret": "", "description": "", "is_active": "on"}
+    data = {
+        "url": "http://127.0.0.1:9/hook",
+        "events": ["playground.created"],
+        "secret": "",
+        "description": "",
+        "is_active": "on",
+    }
     data.update(overrides)
     return data
 
@@ -127,8 +135,9 @@ def test_webhook_create_with_hostile_values(kind, field, make_stepped_up_client,
     owner = UserFactory()
     client = make_stepped_up_client(owner)
     value = HOSTILE[kind]
-    response = client.post("/profile/webhooks/new/",
-                           _webhook_data(**{field: [value] if field == "events" else value}))
+    response = client.post(
+        "/profile/webhooks/new/", _webhook_data(**{field: [value] if field == "events" else value})
+    )
     _assert_escaped(response)
     created = WebhookEndpoint.objects.filter(owner=owner)
     if field in {"url", "events"} or kind in ALWAYS_REFUSED:

@@ -28,8 +28,10 @@ FAST_RECOVERY = {"WEBHOOKS_STUCK_AFTER": 5, "WEBHOOKS_REENQUEUE_AFTER": 5}
 
 def webhook_ids(receiver) -> list[str]:
     """The ``webhook-id`` of every request the receiver got, duplicates included."""
-    return [next(v for k, v in r.headers.items() if k.lower() == "webhook-id")
-            for r in list(receiver.received)]
+    return [
+        next(v for k, v in r.headers.items() if k.lower() == "webhook-id")
+        for r in list(receiver.received)
+    ]
 
 
 def beat_until(predicate, timeout: float) -> bool:
@@ -43,8 +45,11 @@ def beat_until(predicate, timeout: float) -> bool:
 def _publish_many(user, count: int) -> None:
     try:
         for i in range(count):
-            publish_event(owner=user, event="playground.created",
-                          data={"id": i, "name": f"pg {i}", "status": "created"})
+            publish_event(
+                owner=user,
+                event="playground.created",
+                data={"id": i, "name": f"pg {i}", "status": "created"},
+            )
     finally:
         connection.close()  # this thread's own connection
 
@@ -59,7 +64,8 @@ def fast_recovery(settings):
 
 @pytest.mark.timeout(300)
 def test_1000_events_with_the_worker_killed_twice_all_arrive(
-        start_worker, fast_recovery, user, make_endpoint, receiver):
+    start_worker, fast_recovery, user, make_endpoint, receiver
+):
     # given a worker and an endpoint on a loopback receiver
     worker = start_worker(**fast_recovery)
     make_endpoint(receiver.url)
@@ -81,12 +87,15 @@ def test_1000_events_with_the_worker_killed_twice_all_arrive(
     expected = {str(uid) for uid in Delivery.objects.values_list("uid", flat=True)}
     # then every delivery arrives at least once
     assert beat_until(lambda: set(webhook_ids(receiver)) >= expected, 180), (
-        f"{len(expected - set(webhook_ids(receiver)))} deliveries never arrived")
+        f"{len(expected - set(webhook_ids(receiver)))} deliveries never arrived"
+    )
     assert wait_until(lambda: Delivery.objects.filter(status="succeeded").count() == 1000, 20)
     ids = webhook_ids(receiver)
     duplicates = len(ids) - len(set(ids))
-    print(f"\n1000 events, worker killed at {kills} received: {len(set(ids))} distinct arrived, "
-          f"{duplicates} duplicate(s) (same webhook-id sent again after a kill)")
+    print(
+        f"\n1000 events, worker killed at {kills} received: {len(set(ids))} distinct arrived, "
+        f"{duplicates} duplicate(s) (same webhook-id sent again after a kill)"
+    )
     assert len(expected) == 1000 and set(ids) == expected
     assert all(k < 1000 for k in kills)
     # only an attempt in flight in a killed worker's pool can be sent twice
@@ -99,7 +108,8 @@ def test_1000_events_with_the_worker_killed_twice_all_arrive(
 
 @pytest.mark.timeout(240)
 def test_receiver_down_then_up_retries_deliver_everything_with_reasons_logged(
-        start_worker, fast_recovery, user, make_endpoint, receiver):
+    start_worker, fast_recovery, user, make_endpoint, receiver
+):
     # given a worker and an endpoint whose receiver is down (connection refused)
     worker = start_worker(**fast_recovery)
     port = receiver.port
@@ -107,8 +117,11 @@ def test_receiver_down_then_up_retries_deliver_everything_with_reasons_logged(
     receiver.stop()
     # when 50 events are published
     for i in range(50):
-        publish_event(owner=user, event="playground.created",
-                      data={"id": i, "name": f"pg {i}", "status": "created"})
+        publish_event(
+            owner=user,
+            event="playground.created",
+            data={"id": i, "name": f"pg {i}", "status": "created"},
+        )
     # then each first attempt fails, is logged with its reason, and is scheduled ~5 s later
     assert wait_until(lambda: Attempt.objects.count() == 50, 60)
     assert wait_until(lambda: Delivery.objects.filter(status="retrying").count() == 50, 10)
@@ -122,8 +135,7 @@ def test_receiver_down_then_up_retries_deliver_everything_with_reasons_logged(
     assert beat_until(lambda: Attempt.objects.count() == 100, 60)
     assert wait_until(lambda: Delivery.objects.filter(status="retrying").count() == 50, 10)
     for d in Delivery.objects.all():
-        assert timedelta(minutes=3.9) < d.next_attempt_at - timezone.now() < timedelta(
-            minutes=6.1)
+        assert timedelta(minutes=3.9) < d.next_attempt_at - timezone.now() < timedelta(minutes=6.1)
     # when the receiver is back on its port and the 5-minute retries fall due (this test moves
     # next_attempt_at to now rather than wait five minutes)
     back = receiver_on(port)
@@ -133,15 +145,20 @@ def test_receiver_down_then_up_retries_deliver_everything_with_reasons_logged(
         assert beat_until(lambda: Delivery.objects.filter(status="succeeded").count() == 50, 60)
         ids = webhook_ids(back)
         assert len(ids) == 50 and set(ids) == {
-            str(u) for u in Delivery.objects.values_list("uid", flat=True)}
+            str(u) for u in Delivery.objects.values_list("uid", flat=True)
+        }
     finally:
         back.stop()
-    histories = {tuple(a.response_status for a in d.attempts.order_by("number"))
-                 for d in Delivery.objects.prefetch_related("attempts")}
+    histories = {
+        tuple(a.response_status for a in d.attempts.order_by("number"))
+        for d in Delivery.objects.prefetch_related("attempts")
+    }
     assert histories == {(None, None, 200)}
     assert set(Delivery.objects.values_list("attempt_count", flat=True)) == {3}
     assert Attempt.objects.filter(failure_reason="Connection refused.").count() == 100
     log = worker.log.read_text()
-    print(f"\nreceiver down: 50 deliveries × 2 refused attempts, then delivered on attempt 3; "
-          f"worker log lines for retries: {log.count('-> retrying')}")
+    print(
+        f"\nreceiver down: 50 deliveries × 2 refused attempts, then delivered on attempt 3; "
+        f"worker log lines for retries: {log.count('-> retrying')}"
+    )
     assert log.count("-> retrying") == 100 and log.count("-> succeeded") == 50

@@ -35,13 +35,17 @@ def broker(tmp_path):
 
 
 def _publish(user, n: int, tag: str):
-    return publish_event(owner=user, event="playground.created",
-                  data={"id": n, "name": f"{tag} {n}", "status": "created"})
+    return publish_event(
+        owner=user,
+        event="playground.created",
+        data={"id": n, "name": f"{tag} {n}", "status": "created"},
+    )
 
 
 @pytest.mark.timeout(240)
 def test_redis_down_for_20s_and_back_empty_loses_no_delivery(
-        broker, start_worker, settings, user, make_endpoint, receiver, tmp_path):
+    broker, start_worker, settings, user, make_endpoint, receiver, tmp_path
+):
     settings.WEBHOOKS_STUCK_AFTER = settings.WEBHOOKS_REENQUEUE_AFTER = timedelta(seconds=5)
     start_worker(WEBHOOKS_STUCK_AFTER=5, WEBHOOKS_REENQUEUE_AFTER=5)
     make_endpoint(receiver.url)
@@ -73,13 +77,16 @@ def test_redis_down_for_20s_and_back_empty_loses_no_delivery(
     arrived = beat_until(lambda: set(webhook_ids(receiver)) >= expected, 150)
     missing = len(expected - set(webhook_ids(receiver)))
     ids = webhook_ids(receiver)
-    print(f"\nRedis down {OUTAGE_SECONDS} s: {during} events published meanwhile (slowest "
-          f"publish {slowest:.2f} s), {len(expected)} deliveries in all, {missing} missing, "
-          f"{len(ids) - len(set(ids))} duplicate(s)")
+    print(
+        f"\nRedis down {OUTAGE_SECONDS} s: {during} events published meanwhile (slowest "
+        f"publish {slowest:.2f} s), {len(expected)} deliveries in all, {missing} missing, "
+        f"{len(ids) - len(set(ids))} duplicate(s)"
+    )
     assert arrived, f"{missing} deliveries never arrived"
     assert during >= 20
-    assert wait_until(lambda: Delivery.objects.filter(status="succeeded").count()
-                      == len(expected), 20)
+    assert wait_until(
+        lambda: Delivery.objects.filter(status="succeeded").count() == len(expected), 20
+    )
     assert len(ids) == len(set(ids))  # nothing was killed: no duplicate
     engine.deliveries_enqueue_due()  # and nothing is left to do
     assert not Delivery.objects.exclude(status="succeeded").exists()

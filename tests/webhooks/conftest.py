@@ -28,8 +28,9 @@ def api_actor(user):
 @pytest.fixture
 def make_endpoint(user):
     def make(url, *, events=("playground.created",), secret=SECRET, owner=None, **kwargs):
-        return WebhookEndpoint.objects.create(owner=owner or user, url=url, events=list(events),
-                                              secret=secret, **kwargs)
+        return WebhookEndpoint.objects.create(
+            owner=owner or user, url=url, events=list(events), secret=secret, **kwargs
+        )
 
     return make
 
@@ -62,17 +63,27 @@ def _point_celery(url):
 def start_worker(transactional_db, broker, tmp_path):
     """Factory for real Celery workers on the private Redis and the test database."""
     db = connection.settings_dict
-    database_url = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:"
-                    f"{db['PORT'] or 5432}/{db['NAME']}")
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
     workers = []
 
     def start(**extra_env):
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
-               "DATABASE_URL": database_url, "REDIS_URL": broker.url,
-               "DATABASE_CONN_MAX_AGE": "0", "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
-               **{k: str(v) for k, v in extra_env.items()}}
-        worker = Worker(env=env, log=tmp_path / f"worker{len(workers)}.log",
-                        name=f"hooks{len(workers)}-{os.getpid()}")
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": broker.url,
+            "DATABASE_CONN_MAX_AGE": "0",
+            "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
+            **{k: str(v) for k, v in extra_env.items()},
+        }
+        worker = Worker(
+            env=env,
+            log=tmp_path / f"worker{len(workers)}.log",
+            name=f"hooks{len(workers)}-{os.getpid()}",
+        )
         workers.append(worker)
         return worker
 

@@ -54,8 +54,9 @@ class Receiver:
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._cond:
-                    receiver.received.append(Received(self.path, dict(self.headers), body,
-                                                      time.monotonic()))
+                    receiver.received.append(
+                        Received(self.path, dict(self.headers), body, time.monotonic())
+                    )
                     reply = receiver.replies.popleft() if receiver.replies else receiver.default
                     receiver._cond.notify_all()
                 if reply.delay:
@@ -112,9 +113,22 @@ class RedisServer:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if not wait_until(self._pong, 10):
             self.stop()
             raise RuntimeError("redis-server did not start")
@@ -141,16 +155,44 @@ class Worker:
     """``celery -A fibe_access worker`` in its own process group (so kill -9 takes its pool
     children too), logging to a file we poll for readiness."""
 
-    def __init__(self, *, env: dict, log: Path, name: str, concurrency: int = 2,
-                 loglevel: str = "info", wait_ready: bool = True):
+    def __init__(
+        self,
+        *,
+        env: dict,
+        log: Path,
+        name: str,
+        concurrency: int = 2,
+        loglevel: str = "info",
+        wait_ready: bool = True,
+    ):
         self.log = log
         self._log_file = open(log, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "celery"), "-A", "fibe_access", "worker", "-Q", "default,webhooks",
-             "-c", str(concurrency), "-P", "prefork", "-n", f"{name}@%h", "-l", loglevel,
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=BASE_DIR, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "fibe_access",
+                "worker",
+                "-Q",
+                "default,webhooks",
+                "-c",
+                str(concurrency),
+                "-P",
+                "prefork",
+                "-n",
+                f"{name}@%h",
+                "-l",
+                loglevel,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
         def started() -> bool:
             return b" ready." in log.read_bytes() or self.proc.poll() is not None

@@ -15,9 +15,13 @@ JSON = "application/json"
 @pytest.fixture
 def token_for(user):
     def make(*scope_names, restrictions=None, owner=None):
-        _, token = key_create(actor=Actor(user=owner or user, source=Source.CLI),
-                              owner=owner or user, label="test", scope_names=list(scope_names),
-                              restrictions=restrictions)
+        _, token = key_create(
+            actor=Actor(user=owner or user, source=Source.CLI),
+            owner=owner or user,
+            label="test",
+            scope_names=list(scope_names),
+            restrictions=restrictions,
+        )
         return token
 
     return make
@@ -26,16 +30,24 @@ def token_for(user):
 def test_create_get_list_update_delete_with_write_only_secret(user, token_for, api_client):
     client = api_client(token_for("webhooks:read", "webhooks:write", "webhooks:delete"))
 
-    created = client.post("/api/v1/webhooks", {
-        "url": "http://127.0.0.1:9/hook", "events": ["playground.created"],
-        "secret": "top-secret-value"}, content_type=JSON)
+    created = client.post(
+        "/api/v1/webhooks",
+        {
+            "url": "http://127.0.0.1:9/hook",
+            "events": ["playground.created"],
+            "secret": "top-secret-value",
+        },
+        content_type=JSON,
+    )
     assert created.status_code == 201, created.content
     endpoint_id = created.json()["id"]
     got = client.get(f"/api/v1/webhooks/{endpoint_id}")
     listed = client.get("/api/v1/webhooks")
-    patched = client.patch(f"/api/v1/webhooks/{endpoint_id}",
-                           {"events": ["playroom.deleted"], "is_active": False},
-                           content_type=JSON)
+    patched = client.patch(
+        f"/api/v1/webhooks/{endpoint_id}",
+        {"events": ["playroom.deleted"], "is_active": False},
+        content_type=JSON,
+    )
     deleted = client.delete(f"/api/v1/webhooks/{endpoint_id}")
 
     assert got.json()["has_secret"] is True
@@ -61,30 +73,42 @@ def test_scopes_are_enforced(token_for, api_client, make_endpoint):
     assert api_client(token_for("playgrounds:read")).get("/api/v1/webhooks").status_code == 403
 
 
-def test_other_accounts_and_restricted_ids_are_404(user, other_user, token_for, api_client,
-                                                   make_endpoint):
+def test_other_accounts_and_restricted_ids_are_404(
+    user, other_user, token_for, api_client, make_endpoint
+):
     mine, also_mine = make_endpoint("http://127.0.0.1:9/a"), make_endpoint("http://127.0.0.1:9/b")
     theirs = make_endpoint("http://127.0.0.1:9/c", owner=other_user)
-    client = api_client(token_for("webhooks:read", "webhooks:write",
-                                  restrictions={"webhooks": [mine.pk]}))
+    client = api_client(
+        token_for("webhooks:read", "webhooks:write", restrictions={"webhooks": [mine.pk]})
+    )
 
     assert client.get(f"/api/v1/webhooks/{theirs.pk}").status_code == 404
     assert client.get(f"/api/v1/webhooks/{also_mine.pk}").status_code == 404
     assert [e["id"] for e in client.get("/api/v1/webhooks").json()["items"]] == [mine.pk]
-    assert client.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/d",
-                                            "events": ["playground.created"]},
-                       content_type=JSON).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/webhooks",
+            {"url": "http://127.0.0.1:9/d", "events": ["playground.created"]},
+            content_type=JSON,
+        ).status_code
+        == 403
+    )
 
 
 def test_bad_input_is_a_clear_422(token_for, api_client, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
     client = api_client(token_for("webhooks:write"))
 
-    private = client.post("/api/v1/webhooks", {"url": "https://127.0.0.1/hook",
-                                               "events": ["playground.created"]},
-                          content_type=JSON)
-    unknown = client.post("/api/v1/webhooks", {"url": "https://example.com/hook",
-                                               "events": ["nope.nope"]}, content_type=JSON)
+    private = client.post(
+        "/api/v1/webhooks",
+        {"url": "https://127.0.0.1/hook", "events": ["playground.created"]},
+        content_type=JSON,
+    )
+    unknown = client.post(
+        "/api/v1/webhooks",
+        {"url": "https://example.com/hook", "events": ["nope.nope"]},
+        content_type=JSON,
+    )
 
     assert private.status_code == 422 and "loopback" in private.json()["message"]
     assert unknown.status_code == 422
@@ -92,13 +116,14 @@ def test_bad_input_is_a_clear_422(token_for, api_client, settings):
     assert not WebhookEndpoint.objects.exists()
 
 
-def test_deliveries_with_attempts_test_and_redeliver(user, token_for, api_client,
-                                                     make_endpoint, receiver,
-                                                     django_capture_on_commit_callbacks):
+def test_deliveries_with_attempts_test_and_redeliver(
+    user, token_for, api_client, make_endpoint, receiver, django_capture_on_commit_callbacks
+):
     endpoint = make_endpoint(receiver.url)
     receiver.reply(Reply(status=500))
-    publish_event(owner=user, event="playground.created", data={"id": 1, "name": "a",
-                                                                  "status": "running"})
+    publish_event(
+        owner=user, event="playground.created", data={"id": 1, "name": "a", "status": "running"}
+    )
     delivery = Delivery.objects.get()
     engine.delivery_attempt(delivery_id=delivery.pk)
     client = api_client(token_for("webhooks:read", "webhooks:write"))

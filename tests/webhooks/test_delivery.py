@@ -57,8 +57,11 @@ def test_500_then_200_is_two_attempts_and_one_success(user, make_endpoint, recei
     first = engine.delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.RETRYING
-    assert timedelta(seconds=3.9) < delivery.next_attempt_at - first.created_at \
+    assert (
+        timedelta(seconds=3.9)
+        < delivery.next_attempt_at - first.created_at
         < timedelta(seconds=6.1)
+    )
     assert engine.delivery_attempt(delivery_id=delivery.pk) is None  # not due yet
 
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
@@ -71,12 +74,12 @@ def test_500_then_200_is_two_attempts_and_one_success(user, make_endpoint, recei
     assert second.number == 2
     first_req, second_req = receiver.received
     assert first_req.body == second_req.body
-    assert first_req.headers["X-Playground-Delivery"] == second_req.headers[
-        "X-Playground-Delivery"]
+    assert first_req.headers["X-Playground-Delivery"] == second_req.headers["X-Playground-Delivery"]
 
 
 def test_retries_exhausted_fail_the_delivery_and_start_the_endpoint_clock(
-        user, make_endpoint, receiver):
+    user, make_endpoint, receiver
+):
     endpoint = make_endpoint(receiver.url)
     receiver.default = Reply(status=503)
     delivery = _publish(user)
@@ -169,8 +172,7 @@ def test_redirect_to_a_private_address_is_not_followed(user, make_endpoint, rece
     assert attempt.failure_reason.startswith("Redirect (302) not followed")
 
 
-def test_name_resolving_to_loopback_is_refused_at_send(user, make_endpoint, receiver,
-                                                       settings):
+def test_name_resolving_to_loopback_is_refused_at_send(user, make_endpoint, receiver, settings):
     make_endpoint(f"https://localhost:{receiver.port}/hook")
     delivery = _publish(user)
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
@@ -183,7 +185,8 @@ def test_name_resolving_to_loopback_is_refused_at_send(user, make_endpoint, rece
 
 
 def test_plain_http_is_refused_at_send_when_private_targets_are_off(
-        user, make_endpoint, receiver, settings):
+    user, make_endpoint, receiver, settings
+):
     make_endpoint(receiver.url)
     delivery = _publish(user)
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
@@ -204,8 +207,7 @@ def test_finished_delivery_is_not_sent_again(user, make_endpoint, receiver):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_same_delivery_run_twice_at_once_sends_one_request(user, make_endpoint, receiver,
-                                                           broker):
+def test_same_delivery_run_twice_at_once_sends_one_request(user, make_endpoint, receiver, broker):
     make_endpoint(receiver.url)
     receiver.default = Reply(delay=0.5)
     delivery = _publish(user)
@@ -232,17 +234,23 @@ def test_same_delivery_run_twice_at_once_sends_one_request(user, make_endpoint, 
 
 def test_disable_failing_endpoints_after_the_window(user, make_endpoint, settings):
     settings.WEBHOOKS_DISABLE_AFTER = timedelta(days=5)
-    old = make_endpoint("https://old.example/hook",
-                        failing_since=timezone.now() - timedelta(days=6))
-    recent = make_endpoint("https://new.example/hook",
-                           failing_since=timezone.now() - timedelta(days=1))
+    old = make_endpoint(
+        "https://old.example/hook", failing_since=timezone.now() - timedelta(days=6)
+    )
+    recent = make_endpoint(
+        "https://new.example/hook", failing_since=timezone.now() - timedelta(days=1)
+    )
 
     assert engine.endpoints_disable_failing() == 1
     old.refresh_from_db()
     recent.refresh_from_db()
     assert not old.is_active and recent.is_active
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.WEBHOOK_DISABLED,
-                                        detail__url=old.url).count() == 1
+    assert (
+        SecurityEvent.objects.filter(
+            kind=SecurityEvent.Kind.WEBHOOK_DISABLED, detail__url=old.url
+        ).count()
+        == 1
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -273,7 +281,8 @@ def test_purge_removes_logs_older_than_retention(user, make_endpoint, receiver, 
     old, new = _publish(user), _publish(user)
     engine.delivery_attempt(delivery_id=old.pk)
     old.event.__class__.objects.filter(pk=old.event_id).update(
-        created_at=timezone.now() - timedelta(days=31))
+        created_at=timezone.now() - timedelta(days=31)
+    )
 
     assert engine.deliveries_purge_old() >= 1
 

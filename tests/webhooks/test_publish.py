@@ -18,7 +18,8 @@ def test_catalogue_has_the_eleven_events_each_with_a_sample():
 
 
 def test_publish_writes_one_delivery_per_active_subscribed_endpoint(
-        user, other_user, make_endpoint, django_capture_on_commit_callbacks):
+    user, other_user, make_endpoint, django_capture_on_commit_callbacks
+):
     subscribed = make_endpoint("https://a.example/hook")
     make_endpoint("https://b.example/hook", events=["playroom.created"])
     make_endpoint("https://c.example/hook", is_active=False)
@@ -54,19 +55,22 @@ def test_beat_schedule_names_registered_tasks():
     from fibe_access.celery import app
 
     app.loader.import_default_modules()
-    names = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
-             if entry["task"].startswith("webhooks.")]
-    assert sorted(names) == ["webhooks.tasks.deliveries_enqueue_due",
-                             "webhooks.tasks.deliveries_purge_old",
-                             "webhooks.tasks.endpoints_disable_failing"]
+    names = [
+        entry["task"]
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"].startswith("webhooks.")
+    ]
+    assert sorted(names) == [
+        "webhooks.tasks.deliveries_enqueue_due",
+        "webhooks.tasks.deliveries_purge_old",
+        "webhooks.tasks.endpoints_disable_failing",
+    ]
     assert all(name in app.tasks for name in names)
-    assert app.amqp.router.route({}, "webhooks.tasks.delivery_attempt")["queue"].name == \
-        "webhooks"
+    assert app.amqp.router.route({}, "webhooks.tasks.delivery_attempt")["queue"].name == "webhooks"
 
 
 @pytest.mark.parametrize("count", [1, 60])
-def test_publish_query_count_is_constant(user, make_endpoint, count,
-                                         django_assert_num_queries):
+def test_publish_query_count_is_constant(user, make_endpoint, count, django_assert_num_queries):
     for i in range(count):
         make_endpoint(f"https://h{i}.example/hook", events=list(EVENT_NAMES))
 
@@ -77,12 +81,14 @@ def test_publish_query_count_is_constant(user, make_endpoint, count,
     assert len(deliveries) == count
     assert len({d.uid for d in deliveries}) == count
     assert {(d.status, d.next_trigger, d.attempt_count, d.is_test) for d in deliveries} == {
-        ("pending", "scheduled", 0, False)}
+        ("pending", "scheduled", 0, False)
+    }
     assert all(d.next_attempt_at is not None for d in deliveries)
 
 
 def test_rolled_back_publish_leaves_nothing_and_enqueues_nothing(
-        user, make_endpoint, django_capture_on_commit_callbacks):
+    user, make_endpoint, django_capture_on_commit_callbacks
+):
     make_endpoint("https://a.example/hook")
 
     with django_capture_on_commit_callbacks() as callbacks:

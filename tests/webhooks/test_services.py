@@ -19,23 +19,32 @@ DATA = {"id": 1, "name": "pg", "status": "running"}
 
 
 def _kinds(user):
-    return list(SecurityEvent.objects.filter(user=user).order_by("pk")
-                .values_list("kind", flat=True))
+    return list(
+        SecurityEvent.objects.filter(user=user).order_by("pk").values_list("kind", flat=True)
+    )
 
 
 def test_endpoint_lifecycle_is_security_logged(user, web_actor):
-    endpoint = services.endpoint_create(actor=web_actor, url="http://127.0.0.1:9/a",
-                                        events=["playroom.created", "playground.created"],
-                                        secret="abc")
+    endpoint = services.endpoint_create(
+        actor=web_actor,
+        url="http://127.0.0.1:9/a",
+        events=["playroom.created", "playground.created"],
+        secret="abc",
+    )
     services.endpoint_update(actor=web_actor, endpoint=endpoint, secret="xyz")
     services.endpoint_disable(actor=web_actor, endpoint=endpoint)
     services.endpoint_enable(actor=web_actor, endpoint=endpoint)
     services.endpoint_delete(actor=web_actor, endpoint=endpoint)
 
     assert endpoint.events == ["playground.created", "playroom.created"]  # catalogue order
-    assert _kinds(user) == [Kind.WEBHOOK_CREATED, Kind.WEBHOOK_UPDATED,
-                            Kind.WEBHOOK_SECRET_CHANGED, Kind.WEBHOOK_DISABLED,
-                            Kind.WEBHOOK_ENABLED, Kind.WEBHOOK_DELETED]
+    assert _kinds(user) == [
+        Kind.WEBHOOK_CREATED,
+        Kind.WEBHOOK_UPDATED,
+        Kind.WEBHOOK_SECRET_CHANGED,
+        Kind.WEBHOOK_DISABLED,
+        Kind.WEBHOOK_ENABLED,
+        Kind.WEBHOOK_DELETED,
+    ]
     for event in SecurityEvent.objects.filter(user=user):
         assert event.detail["url"] == "http://127.0.0.1:9/a"
         assert "abc" not in str(event.detail) and "xyz" not in str(event.detail)
@@ -45,8 +54,9 @@ def test_web_actor_without_step_up_is_refused(user):
     actor = Actor(user=user, source=Source.WEB, stepped_up=False)
 
     with pytest.raises(StepUpRequired):
-        services.endpoint_create(actor=actor, url="http://127.0.0.1:9/a",
-                                 events=["playground.created"])
+        services.endpoint_create(
+            actor=actor, url="http://127.0.0.1:9/a", events=["playground.created"]
+        )
 
 
 @pytest.mark.parametrize("events", [[], ["playground.exploded"], "playground.created"])
@@ -63,7 +73,8 @@ def test_cannot_touch_another_owners_endpoint(api_actor, other_user, make_endpoi
 
 
 def test_test_webhook_goes_through_the_same_path_marked_as_test(
-        user, api_actor, make_endpoint, receiver, django_capture_on_commit_callbacks):
+    user, api_actor, make_endpoint, receiver, django_capture_on_commit_callbacks
+):
     endpoint = make_endpoint(receiver.url)
     receiver.reply(Reply(status=500))
 
@@ -93,8 +104,9 @@ def test_redeliver_is_logged_as_manual(user, api_actor, make_endpoint, receiver)
     assert len(receiver.received) == 2
 
 
-def test_recover_failed_since_resends_only_recent_failures(user, api_actor, make_endpoint,
-                                                           receiver):
+def test_recover_failed_since_resends_only_recent_failures(
+    user, api_actor, make_endpoint, receiver
+):
     endpoint = make_endpoint(receiver.url)
     for _ in range(3):
         publish_event(owner=user, event="playground.created", data=DATA)
@@ -103,7 +115,8 @@ def test_recover_failed_since_resends_only_recent_failures(user, api_actor, make
     Delivery.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=3))
 
     count = services.deliveries_recover_failed(
-        actor=api_actor, endpoint=endpoint, since=timezone.now() - timedelta(days=1))
+        actor=api_actor, endpoint=endpoint, since=timezone.now() - timedelta(days=1)
+    )
 
     assert count == 1
     recent.refresh_from_db()
@@ -112,8 +125,9 @@ def test_recover_failed_since_resends_only_recent_failures(user, api_actor, make
     assert Delivery.objects.get(pk=old.pk).status == Delivery.Status.FAILED
 
 
-def test_delivery_log_filters_in_constant_queries(user, make_endpoint, receiver,
-                                                  django_assert_num_queries):
+def test_delivery_log_filters_in_constant_queries(
+    user, make_endpoint, receiver, django_assert_num_queries
+):
     endpoint = make_endpoint(receiver.url, events=["playground.created", "playroom.created"])
     for event in ["playground.created", "playroom.created"] * 5:
         publish_event(owner=user, event=event, data=DATA)
@@ -121,15 +135,17 @@ def test_delivery_log_filters_in_constant_queries(user, make_endpoint, receiver,
         engine.delivery_attempt(delivery_id=delivery.pk)
 
     with django_assert_num_queries(2):
-        rows = list(selectors.delivery_list(endpoint=endpoint, event="playroom.created",
-                                            status="succeeded"))
+        rows = list(
+            selectors.delivery_list(endpoint=endpoint, event="playroom.created", status="succeeded")
+        )
         assert sum(len(r.attempts.all()) for r in rows) == 5
 
     assert len(rows) == 5 and {r.event.type for r in rows} == {"playroom.created"}
 
 
 def test_enqueue_due_picks_due_lost_and_stuck_deliveries_only(
-        user, make_endpoint, settings, django_capture_on_commit_callbacks):
+    user, make_endpoint, settings, django_capture_on_commit_callbacks
+):
     make_endpoint("http://127.0.0.1:9/a")
     for _ in range(5):
         publish_event(owner=user, event="playground.created", data=DATA)
@@ -138,9 +154,11 @@ def test_enqueue_due_picks_due_lost_and_stuck_deliveries_only(
     Delivery.objects.filter(pk=lost.pk).update(enqueued_at=now - timedelta(minutes=5))
     Delivery.objects.filter(pk=retry_due.pk).update(status="retrying", enqueued_at=None)
     Delivery.objects.filter(pk=retry_later.pk).update(
-        status="retrying", enqueued_at=None, next_attempt_at=now + timedelta(minutes=5))
+        status="retrying", enqueued_at=None, next_attempt_at=now + timedelta(minutes=5)
+    )
     Delivery.objects.filter(pk=stuck.pk).update(
-        enqueued_at=now - timedelta(minutes=10), in_flight_since=now - timedelta(minutes=10))
+        enqueued_at=now - timedelta(minutes=10), in_flight_since=now - timedelta(minutes=10)
+    )
 
     with django_capture_on_commit_callbacks() as callbacks:
         count = engine.deliveries_enqueue_due()

@@ -10,14 +10,18 @@ from webhooks import signing
 def test_github_signature_matches_published_test_vector():
     signature = signing.github_signature("It's a Secret to Everybody", b"Hello, World!")
 
-    assert signature == (
-        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+    assert signature == ("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
 
 
 def test_standard_webhooks_library_accepts_our_signature():
     secret, body = "s3cr3t-value", json.dumps({"event": "playground.created"}).encode()
-    headers = signing.signed_headers(event="playground.created", delivery_id="d-1",
-                                     secret=secret, body=body, timestamp=int(time.time()))
+    headers = signing.signed_headers(
+        event="playground.created",
+        delivery_id="d-1",
+        secret=secret,
+        body=body,
+        timestamp=int(time.time()),
+    )
 
     verifier = Webhook(base64.b64encode(secret.encode()).decode())
 
@@ -26,8 +30,13 @@ def test_standard_webhooks_library_accepts_our_signature():
 
 def test_standard_webhooks_library_rejects_tampered_body():
     secret = "s3cr3t-value"
-    headers = signing.signed_headers(event="playground.created", delivery_id="d-1",
-                                     secret=secret, body=b"{}", timestamp=int(time.time()))
+    headers = signing.signed_headers(
+        event="playground.created",
+        delivery_id="d-1",
+        secret=secret,
+        body=b"{}",
+        timestamp=int(time.time()),
+    )
 
     verifier = Webhook(base64.b64encode(secret.encode()).decode())
 
@@ -40,8 +49,9 @@ def test_standard_webhooks_library_rejects_tampered_body():
 
 
 def test_no_secret_means_no_signature_headers():
-    headers = signing.signed_headers(event="playroom.created", delivery_id="d-2", secret="",
-                                     body=b"{}", timestamp=1)
+    headers = signing.signed_headers(
+        event="playroom.created", delivery_id="d-2", secret="", body=b"{}", timestamp=1
+    )
 
     assert "X-Playground-Signature" not in headers
     assert "webhook-signature" not in headers

@@ -25,21 +25,29 @@ DATA = {"id": 5, "name": "pg", "status": "running"}
 
 def _beat_until(predicate, timeout):
     """Play celery beat's part: run the due-delivery scan until ``predicate`` holds."""
+
     def tick():
         engine.deliveries_enqueue_due()
         return predicate()
+
     return wait_until(tick, timeout, interval=0.25)
 
 
 def test_playground_created_through_the_api_arrives_signed(
-        start_worker, user, make_endpoint, receiver, api_client):
+    start_worker, user, make_endpoint, receiver, api_client
+):
     start_worker()
     make_endpoint(receiver.url)
-    _, token = key_create(actor=Actor(user=user, source=Source.CLI), owner=user, label="ci",
-                          scope_names=["playgrounds:write"])
+    _, token = key_create(
+        actor=Actor(user=user, source=Source.CLI),
+        owner=user,
+        label="ci",
+        scope_names=["playgrounds:write"],
+    )
 
-    response = api_client(token).post("/api/v1/playgrounds", {"name": "From CI"},
-                                      content_type="application/json")
+    response = api_client(token).post(
+        "/api/v1/playgrounds", {"name": "From CI"}, content_type="application/json"
+    )
 
     assert response.status_code in (200, 201), response.content
     assert receiver.wait_for(1, timeout=15)
@@ -68,7 +76,8 @@ def test_rolled_back_change_sends_nothing(start_worker, user, make_endpoint, rec
 
 
 def test_500_then_200_is_retried_from_the_database_and_delivered_once(
-        start_worker, user, make_endpoint, receiver):
+    start_worker, user, make_endpoint, receiver
+):
     start_worker()
     make_endpoint(receiver.url)
     receiver.reply(Reply(status=500))
@@ -82,11 +91,11 @@ def test_500_then_200_is_retried_from_the_database_and_delivered_once(
     assert len({r.headers["X-Playground-Delivery"] for r in receiver.received}) == 1
 
 
-def test_worker_killed_mid_batch_loses_no_event(start_worker, user, make_endpoint, receiver,
-                                                settings):
+def test_worker_killed_mid_batch_loses_no_event(
+    start_worker, user, make_endpoint, receiver, settings
+):
     fast_recovery = {"WEBHOOKS_STUCK_AFTER": 3, "WEBHOOKS_REENQUEUE_AFTER": 3}
-    settings.WEBHOOKS_STUCK_AFTER = settings.WEBHOOKS_REENQUEUE_AFTER = \
-        engine.timedelta(seconds=3)
+    settings.WEBHOOKS_STUCK_AFTER = settings.WEBHOOKS_REENQUEUE_AFTER = engine.timedelta(seconds=3)
     worker = start_worker(**fast_recovery)
     make_endpoint(receiver.url)
     receiver.default = Reply(delay=0.02)
@@ -106,8 +115,8 @@ def test_worker_killed_mid_batch_loses_no_event(start_worker, user, make_endpoin
     assert received_at_kill < 200
     assert _beat_until(all_arrived, 60), (
         f"{len(expected - {r.headers['X-Playground-Delivery'] for r in receiver.received})}"
-        " deliveries never arrived")
+        " deliveries never arrived"
+    )
     assert len(expected) == 200
-    assert wait_until(
-        lambda: Delivery.objects.filter(status="succeeded").count() == 200, 10)
+    assert wait_until(lambda: Delivery.objects.filter(status="succeeded").count() == 200, 10)
     assert Attempt.objects.filter(response_status=200).count() >= 200

@@ -23,17 +23,31 @@ def _endpoint(user, **kw):
 def _deliveries(endpoint, n, status="succeeded"):
     event = Event.objects.create(type="playground.created", owner=endpoint.owner, body=b"{}")
     ds = Delivery.objects.bulk_create(
-        Delivery(event=event, endpoint=endpoint, status=status, attempt_count=1) for _ in range(n))
+        Delivery(event=event, endpoint=endpoint, status=status, attempt_count=1) for _ in range(n)
+    )
     Attempt.objects.bulk_create(
-        Attempt(delivery=d, number=1, trigger="scheduled", request_url=endpoint.url,
-                request_body=b"{}", response_status=200 if status == "succeeded" else 500,
-                duration_ms=12) for d in ds)
+        Attempt(
+            delivery=d,
+            number=1,
+            trigger="scheduled",
+            request_url=endpoint.url,
+            request_body=b"{}",
+            response_status=200 if status == "succeeded" else 500,
+            duration_ms=12,
+        )
+        for d in ds
+    )
     return ds
 
 
 def _post_new(client, **data):
-    payload = {"url": URL, "events": ["playground.created", "playroom.deleted"],
-               "secret": "", "description": "CI notifier", "is_active": "on"}
+    payload = {
+        "url": URL,
+        "events": ["playground.created", "playroom.deleted"],
+        "secret": "",
+        "description": "CI notifier",
+        "is_active": "on",
+    }
     payload.update(data)
     return client.post("/profile/webhooks/new/", payload)
 
@@ -58,16 +72,19 @@ def test_create_shows_the_secret_once_then_only_its_end(stepped_up_client, user)
     assert SecurityEvent.objects.filter(user=user, kind="webhook_created").exists()
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"url": "http://hooks.example.com/x"}, b"HTTPS"),
-    ({"url": "https://127.0.0.1/x"}, b"127.0.0.1"),
-    ({"url": "https://10.0.0.8/x"}, b"10.0.0.8"),
-    ({"url": "https://169.254.169.254/latest"}, b"169.254.169.254"),
-    ({"url": "not a url"}, b"URL"),
-    ({"events": []}, b"Choose at least one event."),
-    ({"events": ["playground.exploded"]}, b"Unknown event"),
-    ({"description": "bad\x07bell"}, b"Control characters"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"url": "http://hooks.example.com/x"}, b"HTTPS"),
+        ({"url": "https://127.0.0.1/x"}, b"127.0.0.1"),
+        ({"url": "https://10.0.0.8/x"}, b"10.0.0.8"),
+        ({"url": "https://169.254.169.254/latest"}, b"169.254.169.254"),
+        ({"url": "not a url"}, b"URL"),
+        ({"events": []}, b"Choose at least one event."),
+        ({"events": ["playground.exploded"]}, b"Unknown event"),
+        ({"description": "bad\x07bell"}, b"Control characters"),
+    ],
+)
 def test_bad_or_unsafe_targets_are_refused_clearly(stepped_up_client, settings, data, message):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
     response = _post_new(stepped_up_client, **data)
@@ -84,14 +101,18 @@ def test_hostile_description_is_escaped(stepped_up_client, user):
 
 def test_edit_keeps_secret_when_blank_and_logs_changes(stepped_up_client, user):
     endpoint = _endpoint(user, secret="original-secret")
-    response = stepped_up_client.post(f"/profile/webhooks/{endpoint.pk}/edit/", {
-        "url": URL + "/v2", "events": ["playspec.created"], "secret": "", "is_active": "on"})
+    response = stepped_up_client.post(
+        f"/profile/webhooks/{endpoint.pk}/edit/",
+        {"url": URL + "/v2", "events": ["playspec.created"], "secret": "", "is_active": "on"},
+    )
     assert response.status_code == 302
     endpoint.refresh_from_db()
     assert endpoint.secret == "original-secret"
     assert endpoint.url == URL + "/v2"
-    stepped_up_client.post(f"/profile/webhooks/{endpoint.pk}/edit/", {
-        "url": endpoint.url, "events": ["playspec.created"], "secret": "new-secret-9999"})
+    stepped_up_client.post(
+        f"/profile/webhooks/{endpoint.pk}/edit/",
+        {"url": endpoint.url, "events": ["playspec.created"], "secret": "new-secret-9999"},
+    )
     endpoint.refresh_from_db()
     assert endpoint.secret == "new-secret-9999"
     assert not endpoint.is_active
@@ -103,7 +124,8 @@ def test_edit_keeps_secret_when_blank_and_logs_changes(stepped_up_client, user):
 def test_disabled_endpoint_shows_reason_and_can_be_re_enabled(stepped_up_client, user):
     endpoint = _endpoint(user)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        is_active=False, disabled_reason="The endpoint answered 410 Gone.")
+        is_active=False, disabled_reason="The endpoint answered 410 Gone."
+    )
     page = stepped_up_client.get("/profile/webhooks/")
     assert b"410 Gone" in page.content and b"Re-enable" in page.content
     stepped_up_client.post(f"/profile/webhooks/{endpoint.pk}/enable/")

@@ -24,5 +24,6 @@ def relative(value):
     if not value:
         return ""
     exact = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
-    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact,
-                       _relative_text(value))
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact, _relative_text(value)
+    )

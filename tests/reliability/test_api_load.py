@@ -209,7 +209,7 @@ def _hammer(url: str, token: str, shots: list[Shot], stop: threading.Event):
 
 @pytest.mark.reliability
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("change", ["rotate", "expire", "delete"])
+@pytest.mark.parametrize("change", ["rotate", "expire", "revoke", "delete"])
 def test_no_request_succeeds_with_a_dead_key_after_the_change_commits(change, app_server):
     # given a key in use by 8 clients at once
     owner = UserFactory()
@@ -228,6 +228,8 @@ def test_no_request_succeeds_with_a_dead_key_after_the_change_commits(change, ap
         _, new_token = services.key_rotate(actor=CLI, key=key)
     elif change == "expire":
         services.key_expire_now(actor=CLI, key=key)
+    elif change == "revoke":
+        services.key_revoke(actor=CLI, key=key)
     else:
         services.key_delete(actor=CLI, key=key)
     committed = time.monotonic()

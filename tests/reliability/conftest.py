@@ -154,26 +154,7 @@ class RestartableRedis(RedisServer):
 
     def start_again_empty(self, workdir: Path) -> None:
         assert self.proc.poll() is not None, "stop it first"
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if not wait_until(self._pong, 10):
-            raise RuntimeError("redis-server did not start again")
+        self.start(workdir)
 
 
 def receiver_on(port: int) -> Receiver:

@@ -112,6 +112,11 @@ class RedisServer:
     def __init__(self, workdir: Path):
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start(workdir)
+
+    def start(self, workdir: Path) -> None:
+        """Start (or start again, empty) on this server's port, keeping nothing on disk."""
+        workdir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [
                 "redis-server",

@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from fibe_access.accounts.actor import Actor
+from fibe_access.accounts.pages import confirm_page
 from fibe_access.accounts.stepup import step_up_required
 
 from . import presenters, selectors, services
@@ -99,20 +100,6 @@ def key_token(request, key_id: int):
     return render(request, "keys/token.html", {"key": key, "token": shown["token"]})
 
 
-def _confirm(request, key, *, title, body, button, danger):
-    return render(
-        request,
-        "accounts/confirm.html",
-        {
-            "title": title,
-            "body": body,
-            "button": button,
-            "danger": danger,
-            "cancel_url": reverse("keys:list"),
-        },
-    )
-
-
 @login_required
 @step_up_required
 @require_http_methods(["GET", "POST"])
@@ -125,9 +112,9 @@ def key_rotate(request, key_id: int):
             messages.error(request, " ".join(exc.messages))
             return redirect("keys:list")
         return _show_token_once(request, key, token)
-    return _confirm(
+    return confirm_page(
         request,
-        key,
+        cancel_url=reverse("keys:list"),
         title=f"Rotate “{key.label}”",
         body="A new secret is issued and the current one stops working at once. "
         "Update whatever uses this key right after.",
@@ -145,9 +132,9 @@ def key_expire(request, key_id: int):
         services.key_expire_now(actor=Actor.from_request(request), key=key)
         messages.success(request, f"“{key.label}” has expired. Calls with it now fail.")
         return redirect("keys:list")
-    return _confirm(
+    return confirm_page(
         request,
-        key,
+        cancel_url=reverse("keys:list"),
         title=f"Expire “{key.label}” now",
         body="Every call made with this key will fail from now on. The key stays "
         "listed so you can see its history.",
@@ -165,9 +152,9 @@ def key_delete(request, key_id: int):
         services.key_delete(actor=Actor.from_request(request), key=key)
         messages.success(request, f"“{key.label}” was deleted.")
         return redirect("keys:list")
-    return _confirm(
+    return confirm_page(
         request,
-        key,
+        cancel_url=reverse("keys:list"),
         title=f"Delete “{key.label}”",
         body="The key is removed for good and every call made with it fails.",
         button="Delete key",
@@ -190,9 +177,9 @@ def key_reveal(request, key_id: int):
             messages.error(request, " ".join(exc.messages))
             return redirect("keys:list")
         return render(request, "keys/token.html", {"key": key, "token": token, "revealed": True})
-    return _confirm(
+    return confirm_page(
         request,
-        key,
+        cancel_url=reverse("keys:list"),
         title=f"Reveal “{key.label}”",
         body="The token will be shown on the next page. Revealing is recorded in "
         "your security log.",

@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from fibe_access.accounts.actor import Actor
+from fibe_access.accounts.pages import confirm_page
 from fibe_access.accounts.stepup import step_up_required
 
 from . import presenters, selectors, services
@@ -200,14 +201,6 @@ def delivery_detail(request, delivery_id: int):
     )
 
 
-def _confirm(request, *, title, body, button, danger, cancel):
-    return render(
-        request,
-        "accounts/confirm.html",
-        {"title": title, "body": body, "button": button, "danger": danger, "cancel_url": cancel},
-    )
-
-
 @login_required
 @step_up_required
 @require_http_methods(["GET", "POST"])
@@ -220,14 +213,14 @@ def endpoint_test(request, endpoint_id: int):
             request, "Test event sent: a sample playground.created. It appears below in a moment."
         )
         return redirect(detail)
-    return _confirm(
+    return confirm_page(
         request,
         title="Send a test event",
         body=f"Fibe sends a sample playground.created to {endpoint.url}, marked as "
         "a test. Tests are not retried.",
         button="Send test webhook",
         danger=False,
-        cancel=detail,
+        cancel_url=detail,
     )
 
 
@@ -245,13 +238,13 @@ def delivery_redeliver(request, delivery_id: int):
         else:
             messages.success(request, "Sent again. The new attempt appears in the history.")
         return redirect(back)
-    return _confirm(
+    return confirm_page(
         request,
         title="Redeliver this event",
         body="The same body is sent again now, with the same delivery id, as a manual attempt.",
         button="Redeliver",
         danger=False,
-        cancel=back,
+        cancel_url=back,
     )
 
 
@@ -287,14 +280,14 @@ def endpoint_enable(request, endpoint_id: int):
         else:
             messages.success(request, "Endpoint re-enabled: new events will be delivered.")
         return redirect(detail)
-    return _confirm(
+    return confirm_page(
         request,
         title="Re-enable this endpoint",
         body="New events are delivered again. Failed deliveries are not resent: "
         "use “Recover failed deliveries” for those.",
         button="Re-enable",
         danger=False,
-        cancel=detail,
+        cancel_url=detail,
     )
 
 
@@ -307,11 +300,11 @@ def endpoint_delete(request, endpoint_id: int):
         services.endpoint_delete(actor=Actor.from_request(request), endpoint=endpoint)
         messages.success(request, f"Deleted the endpoint {endpoint.url}.")
         return redirect("webhooks:list")
-    return _confirm(
+    return confirm_page(
         request,
         title="Delete this endpoint",
         body=f"{endpoint.url} stops receiving events and its delivery log is deleted.",
         button="Delete endpoint",
         danger=True,
-        cancel=reverse("webhooks:detail", kwargs={"endpoint_id": endpoint.pk}),
+        cancel_url=reverse("webhooks:detail", kwargs={"endpoint_id": endpoint.pk}),
     )

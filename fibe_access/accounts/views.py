@@ -15,6 +15,7 @@ from . import selectors, services, stepup
 from .actor import Actor, safe_next
 from .forms import ConfirmDeleteForm, LoginForm, OTPTokenForm, SignupForm
 from .models import SecurityEvent, User
+from .pages import confirm_page
 
 BACKUP_CODES_SESSION_KEY = "fibe_new_backup_codes"
 
@@ -176,15 +177,12 @@ def backup_codes_regenerate(request):
         codes = services.backup_codes_generate(actor=Actor.from_request(request), user=request.user)
         request.session[BACKUP_CODES_SESSION_KEY] = codes
         return redirect("accounts:backup_codes")
-    return render(
+    return confirm_page(
         request,
-        "accounts/confirm.html",
-        {
-            "title": "Generate new backup codes",
-            "body": "Your current backup codes will stop working.",
-            "button": "Generate new codes",
-            "danger": False,
-        },
+        title="Generate new backup codes",
+        body="Your current backup codes will stop working.",
+        button="Generate new codes",
+        cancel_url=reverse("accounts:security"),
     )
 
 
@@ -203,15 +201,13 @@ def device_remove(request, device_id: int):
         )
         messages.success(request, f"Removed “{device.name}”.")
         return redirect("accounts:security")
-    return render(
+    return confirm_page(
         request,
-        "accounts/confirm.html",
-        {
-            "title": f"Remove “{device.name}”",
-            "body": "You will need another authenticator to manage API keys and webhooks.",
-            "button": "Remove authenticator",
-            "danger": True,
-        },
+        title=f"Remove “{device.name}”",
+        body="You will need another authenticator to manage API keys and webhooks.",
+        button="Remove authenticator",
+        danger=True,
+        cancel_url=reverse("accounts:security"),
     )
 
 

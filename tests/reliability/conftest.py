@@ -6,30 +6,24 @@ own PID (process group) in the fixture that started it."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
-from tests.webhooks.servers import BASE_DIR, VENV_BIN, RedisServer, free_port, wait_until
-
-
-def session_database_url() -> str:
-    """The database this test session runs on (pytest-django's ``test_…``), as a URL."""
-    db = connection.settings_dict
-    return (
-        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
+from tests.webhooks.servers import (
+    VENV_BIN,
+    ProcessGroup,
+    RedisServer,
+    database_url,
+    free_port,
+)
 
 
 def server_env(redis_url: str, **extra) -> dict:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
-        "DATABASE_URL": session_database_url(),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": redis_url,
         "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
         "LOG_LEVEL": "WARNING",
@@ -37,15 +31,13 @@ def server_env(redis_url: str, **extra) -> dict:
     }
 
 
-class AppServer:
+class AppServer(ProcessGroup):
     """The project under gunicorn (gthread) on a free loopback port, in its own process group."""
 
     def __init__(self, *, env: dict, log: Path, workers: int = 2, threads: int = 8):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self._log_file = open(log, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
+        super().__init__(
             [
                 str(VENV_BIN / "gunicorn"),
                 "fibe_access.wsgi:application",
@@ -66,40 +58,18 @@ class AppServer:
                 "--log-level",
                 "warning",
             ],
-            cwd=BASE_DIR,
             env=env,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log=log,
         )
-        if not wait_until(self._answers, 60, 0.2):
-            self.stop()
-            raise RuntimeError("gunicorn did not start:\n" + log.read_text()[-3000:])
+        self.await_ready(self._answers, "gunicorn", interval=0.2)
 
     def _answers(self) -> bool:
         import requests
 
-        if self.proc.poll() is not None:
-            return True  # exited: reported below
         try:
             return requests.get(self.url + "/api/v1/openapi.json", timeout=2).status_code == 200
         except requests.RequestException:
             return False
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        else:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self._log_file.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,12 @@ import os
 
 import pytest
 import redis
-from django.db import connection
 
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.celery import app as celery_app
 from webhooks.models import WebhookEndpoint
 
-from .servers import Receiver, RedisServer, Worker
+from .servers import Receiver, RedisServer, Worker, database_url
 
 SECRET = "It's a Secret to Everybody"
 
@@ -62,18 +61,13 @@ def _point_celery(url):
 @pytest.fixture
 def start_worker(transactional_db, broker, tmp_path):
     """Factory for real Celery workers on the private Redis and the test database."""
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
     workers = []
 
     def start(**extra_env):
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": database_url(),
             "REDIS_URL": broker.url,
             "DATABASE_CONN_MAX_AGE": "0",
             "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",

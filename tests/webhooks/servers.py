@@ -99,6 +99,18 @@ class Receiver:
         self.server.server_close()
 
 
+def database_url() -> str:
+    """The database this test session runs on (pytest-django's ``test_…``), as a URL, for the
+    server processes a test starts."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    return (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -156,7 +168,54 @@ class RedisServer:
                 self.proc.wait(5)
 
 
-class Worker:
+class ProcessGroup:
+    """A command in its own process group (so a kill takes its children too), logging to a
+    file; stopped, or killed with -9, by its PID."""
+
+    def __init__(self, argv: list[str], *, env: dict, log: Path):
+        self.log = log
+        self._log_file = open(log, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def await_ready(self, ready, what: str, timeout: float = 60, interval: float = 0.1) -> None:
+        """Wait for ``ready()``; if the process exits or times out first, stop it and say why."""
+        if (
+            not wait_until(lambda: ready() or self.proc.poll() is not None, timeout, interval)
+            or self.proc.poll() is not None
+        ):
+            self.stop()
+            raise RuntimeError(f"{what} did not start:\n" + self.log.read_text()[-3000:])
+
+    def kill(self) -> None:
+        """kill -9, the whole process group."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        else:
+            try:  # children may outlive a dead parent
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._log_file.close()
+
+
+class Worker(ProcessGroup):
     """``celery -A fibe_access worker`` in its own process group (so kill -9 takes its pool
     children too), logging to a file we poll for readiness."""
 
@@ -170,9 +229,7 @@ class Worker:
         loglevel: str = "info",
         wait_ready: bool = True,
     ):
-        self.log = log
-        self._log_file = open(log, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
+        super().__init__(
             [
                 str(VENV_BIN / "celery"),
                 "-A",
@@ -192,37 +249,8 @@ class Worker:
                 "--without-mingle",
                 "--without-heartbeat",
             ],
-            cwd=BASE_DIR,
             env=env,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log=log,
         )
-
-        def started() -> bool:
-            return b" ready." in log.read_bytes() or self.proc.poll() is not None
-
-        if (wait_ready and not wait_until(started, 60, 0.1)) or self.proc.poll() is not None:
-            self.stop()
-            raise RuntimeError("celery worker did not start:\n" + log.read_text()[-3000:])
-
-    def kill(self) -> None:
-        """kill -9, the whole process group."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        else:
-            try:  # pool children may outlive a dead parent
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self._log_file.close()
+        if wait_ready:
+            self.await_ready(lambda: b" ready." in log.read_bytes(), "celery worker")

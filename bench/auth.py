@@ -16,7 +16,6 @@ import os
 import statistics
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,6 +33,7 @@ from django.urls import path  # noqa: E402
 from ninja import NinjaAPI  # noqa: E402
 from ninja.orm import create_schema  # noqa: E402
 
+from bench.sql import capture  # noqa: E402
 from fibe_access.api import api  # noqa: E402
 from fibe_access.resources import selectors  # noqa: E402
 from fibe_access.resources.models import Playground  # noqa: E402
@@ -53,20 +53,6 @@ def playground_open(request, id: int):  # noqa: A002
 
 
 urlpatterns = [path("api/v1/", api.urls), path("open/", open_api.urls)]
-
-
-@contextmanager
-def capture():
-    """Every SQL statement run meanwhile (the test client resets connection.queries per
-    request, so count with an execute wrapper instead)."""
-    seen: list[str] = []
-
-    def record(execute, sql, params, many, context):
-        seen.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        yield seen
 
 
 def measure(client: Client, url: str, n: int, **headers) -> float:

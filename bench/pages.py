@@ -22,7 +22,6 @@ import os
 import statistics
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -38,20 +37,10 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
+from bench.sql import capture  # noqa: E402
+
 KEY_SIZES = (1, 10, 200)
 DELIVERY_SIZES = (1, 10, 5000)
-
-
-@contextmanager
-def capture():
-    seen: list[str] = []
-
-    def record(execute, sql, params, many, context):
-        seen.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        yield seen
 
 
 def stepped_up_client(user) -> Client:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench migrate services
+.PHONY: install run test lint bench migrate services clispec
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,14 +14,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Web (http://127.0.0.1:8000), Celery worker and Celery beat, with embedded defaults:
-# SQLite and Celery's filesystem broker unless DATABASE_URL / REDIS_URL are set.
-run: export DJANGO_DEBUG ?= 1
-run: export WEBHOOKS_ALLOW_PRIVATE_TARGETS ?= 1
+# Web (http://127.0.0.1:8000, or WEB_PORT), Celery worker and Celery beat on the embedded
+# default: the local env file (.env) written on first run, SQLite in WAL mode and an embedded
+# Redis under var/, unless DATABASE_URL / REDIS_URL say otherwise (fibe_access/embedded.py).
 run: install
-	@mkdir -p var/celery/broker var/celery/processed
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/honcho --procfile Procfile start
+	$(BIN)/python -m fibe_access.embedded
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -39,3 +36,7 @@ lint: install
 
 bench: install services
 	$(BIN)/python bench/run.py
+
+# The `fibe` CLI's command spec, generated from the operation registry (tests/cli checks it).
+clispec: install
+	$(BIN)/python scripts/clispec.py

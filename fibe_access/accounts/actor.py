@@ -18,6 +18,7 @@ class Source:
     WEB = "web"  # a signed-in person in the browser: step-up applies
     ADMIN = "admin"  # staff in the OTP-gated admin
     API = "api"  # a request authenticated with an API key
+    MCP = "mcp"  # an MCP tool call authenticated with an API key
     CLI = "cli"  # an operator at a server shell
     SYSTEM = "system"  # Celery tasks and other internal work
 
@@ -29,6 +30,7 @@ class Actor:
     ip: str | None = None
     user_agent: str = ""
     stepped_up: bool = False
+    api_key_id: int | None = None  # the key a request or tool call was authenticated with
 
     @classmethod
     def from_request(cls, request, *, source: str = Source.WEB) -> Actor:
@@ -63,6 +65,8 @@ def client_ip(request) -> str | None:
 
 def safe_next(request, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return default
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):

@@ -1,5 +1,7 @@
 """Page helpers every app's views share."""
 
+from functools import wraps
+
 from django.shortcuts import render
 
 
@@ -25,3 +27,17 @@ def confirm_page(
             "cancel_url": cancel_url,
         },
     )
+
+
+def verified_email_required(view):
+    """Keys and webhooks are for accounts whose address is verified: others get a page that
+    says so and offers a new link (403), before any step-up."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if user.is_authenticated and not user.email_verified:
+            return render(request, "accounts/verify_email_needed.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -4,8 +4,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from .models import SecurityEvent, User
 
 
-def security_events_for(*, user: User, limit: int = 200):
-    return SecurityEvent.objects.filter(user=user)[:limit]
+def security_events_for(*, user: User):
+    """Newest first; the page paginates, so nothing is ever out of reach."""
+    return SecurityEvent.objects.filter(user=user)
 
 
 def totp_devices_for(*, user: User):

@@ -5,40 +5,160 @@ from __future__ import annotations
 
 import secrets
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.module_loading import import_string
+from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from . import verification
 from .actor import Actor
+from .addresses import canonical_email, normalize_email
 from .models import SecurityEvent, User
+from .notices import account_mail_send, notice_send
+from .securitylog import security_log, security_log_sign_in_failure
+
+__all__ = ["security_log", "security_log_sign_in_failure"]  # other apps log through here
 
 BACKUP_CODE_COUNT = 10
 Kind = SecurityEvent.Kind
 
 
-def security_log(*, actor: Actor, user: User | None, kind: str, **detail) -> SecurityEvent:
-    """The one way any app writes to an account's security log."""
-    return SecurityEvent.objects.create(
-        user=user,
-        kind=kind,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-        detail={"source": actor.source, **detail},
+def _mail(template: str, **context) -> tuple[str, str]:
+    subject, _, body = render_to_string(template, context).partition("\n")
+    return subject.strip(), body.lstrip("\n")
+
+
+def email_verification_send(*, user: User, base_url: str) -> bool:
+    path = reverse("accounts:verify_email", kwargs={"token": verification.link_token(user)})
+    hours = int(settings.EMAIL_VERIFICATION_MAX_AGE.total_seconds() // 3600)
+    subject, body = _mail("accounts/mail/verify_email.txt", link=base_url + path, hours=hours)
+    return account_mail_send(to=user.email, subject=subject, body=body)
+
+
+def user_signup(*, actor: Actor, email: str, password: str, base_url: str) -> User | None:
+    """Create an unverified account and mail it a verification link. For an address already
+    registered (in any spelling), no account is made and its owner is mailed instead. Both paths
+    cost one password hash and one mail, so neither the page nor its timing tells them apart.
+    Returns the new account, or None."""
+    user, existing = _signup_record(actor=actor, email=email, password=password)
+    if user is not None:
+        email_verification_send(user=user, base_url=base_url)
+        return user
+    subject, body = _mail(
+        "accounts/mail/signup_existing.txt",
+        sign_in=base_url + reverse("accounts:login"),
+        reset=base_url + reverse("accounts:password_reset"),
+        verify=not existing.email_verified,
+    )
+    account_mail_send(to=existing.email, subject=subject, body=body)
+    if not existing.email_verified:
+        email_verification_send(user=existing, base_url=base_url)
+    return None
+
+
+@transaction.atomic
+def _signup_record(*, actor: Actor, email: str, password: str) -> tuple[User | None, User | None]:
+    email = normalize_email(email)
+    canonical = canonical_email(email)
+    existing = User.objects.filter(email_canonical=canonical).first()
+    if existing is None:
+        user = User(email=email, email_canonical=canonical, email_verified_at=None)
+        validate_password(password, user)
+        user.set_password(password)
+        user.full_clean(validate_unique=False)  # the unique index decides, race-free
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:  # the same address signed up a moment ago
+            existing = User.objects.get(email_canonical=canonical)
+        else:
+            security_log(actor=actor, user=user, kind=Kind.SIGNED_UP)
+            return user, None
+    make_password(password)  # the cost of the other path
+    security_log(actor=actor, user=existing, kind=Kind.SIGN_UP_REPEATED)
+    return None, existing
+
+
+def email_verification_resend(*, email: str, base_url: str) -> None:
+    """Send a new link if an account with this address is waiting for one; silent otherwise."""
+    user = User.objects.filter(
+        email_canonical=canonical_email(email), email_verified_at__isnull=True, is_active=True
+    ).first()
+    if user is not None:
+        email_verification_send(user=user, base_url=base_url)
+
+
+@transaction.atomic
+def email_verify(*, actor: Actor, user: User) -> bool:
+    """Mark the address verified (the signed link was followed); False if it already was."""
+    updated = User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(
+        email_verified_at=timezone.now()
+    )
+    if updated:
+        security_log(actor=actor, user=user, kind=Kind.EMAIL_VERIFIED)
+    user.refresh_from_db(fields=["email_verified_at"])
+    return bool(updated)
+
+
+def _password_notice(user: User, what: str) -> None:
+    subject, body = _mail("accounts/mail/password_changed.txt", what=what)
+    transaction.on_commit(
+        lambda: notice_send(
+            user=user, subject=subject, body=body, about=f"password:{timezone.now().timestamp()}"
+        )
     )
 
 
 @transaction.atomic
-def user_signup(*, actor: Actor, email: str, password: str) -> User:
-    user = User(email=User.objects.normalize_email(email).lower())
+def password_change(*, actor: Actor, user: User, password: str) -> None:
+    """A new password, after a step-up; every other session ends (the session hash changes)."""
+    actor.require_step_up()
     validate_password(password, user)
     user.set_password(password)
-    user.full_clean()
-    user.save()
-    security_log(actor=actor, user=user, kind=Kind.SIGNED_UP)
-    return user
+    user.save(update_fields=["password"])
+    security_log(actor=actor, user=user, kind=Kind.PASSWORD_CHANGED)
+    _password_notice(user, "changed")
+
+
+@transaction.atomic
+def password_reset_requested(*, actor: Actor, user: User) -> None:
+    security_log(actor=actor, user=user, kind=Kind.PASSWORD_RESET_REQUESTED)
+
+
+@transaction.atomic
+def password_reset(*, actor: Actor, user: User, password: str) -> None:
+    """A new password from a reset link: the link proved the address, so it counts as verified;
+    every session ends and the account's sign-in lockout is lifted."""
+    validate_password(password, user)
+    user.set_password(password)
+    fields = ["password"]
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        fields.append("email_verified_at")
+        security_log(actor=actor, user=user, kind=Kind.EMAIL_VERIFIED)
+    user.save(update_fields=fields)
+    security_log(actor=actor, user=user, kind=Kind.PASSWORD_RESET)
+    AxesProxyHandler.reset_attempts(username=user.email_canonical)
+    _password_notice(user, "reset")
+
+
+@transaction.atomic
+def sessions_end_others(*, actor: Actor, user: User) -> None:
+    """Sign out every session of the account; the caller keeps its own with
+    ``update_session_auth_hash``."""
+    actor.require_step_up()
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+    security_log(actor=actor, user=user, kind=Kind.SIGNED_OUT_EVERYWHERE)
 
 
 def totp_device_pending(*, user: User) -> TOTPDevice:
@@ -91,16 +211,17 @@ def device_remove(*, actor: Actor, user: User, device_id: int) -> None:
         StaticDevice.objects.filter(user=user).delete()
 
 
+@transaction.atomic
 def step_up_verify(*, actor: Actor, user: User, token: str):
     """Check a TOTP or backup code against the user's devices, with django-otp's throttling
-    and single use. Returns the matching device or None; logs the outcome either way."""
-    from django_otp import devices_for_user
-
+    and single use. As django-otp's own ``verify_token``, the devices are locked for the check
+    (``for_verify=True`` in a transaction), so one code fired twice at once passes once.
+    Returns the matching device or None; logs the outcome either way."""
     token = (token or "").strip().replace(" ", "")
     matched = None
     throttled = False
     if token:
-        for device in devices_for_user(user, confirmed=True):
+        for device in devices_for_user(user, confirmed=True, for_verify=True):
             allowed, _ = device.verify_is_allowed()
             if not allowed:
                 throttled = True

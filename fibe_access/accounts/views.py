@@ -1,23 +1,45 @@
+from base64 import b32encode
+
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
-from django_otp import user_has_device
 
-from . import selectors, services, stepup
-from .actor import Actor, safe_next
-from .forms import ConfirmDeleteForm, LoginForm, OTPTokenForm, SignupForm
-from .models import SecurityEvent, User
+from . import presenters, ratelimit, selectors, services, shown_once, stepup
+from .actor import Actor, client_ip, safe_next
+from .addresses import canonical_email
+from .forms import ConfirmDeleteForm, EmailForm, LoginForm, OTPTokenForm, SignupForm
+from .models import User
 from .pages import confirm_page
 
-BACKUP_CODES_SESSION_KEY = "fibe_new_backup_codes"
+BACKUP_CODES = "backup_codes"
+SECURITY_LOG_PAGE = 50
+
+
+def base_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def account_requests_allowed(request) -> bool:
+    """Sign-ups, verification resends and reset requests from one client address, per hour."""
+    return ratelimit.hit(
+        f"account-requests:{client_ip(request)}",
+        limit=settings.ACCOUNT_REQUESTS_PER_IP_HOUR,
+        window=3600,
+    )
+
+
+TOO_MANY_REQUESTS = "Too many requests from your network. Try again in an hour."
 
 
 @require_http_methods(["GET", "POST"])
@@ -26,18 +48,26 @@ def signup(request):
         return redirect("accounts:security")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.user_signup(
+        if not account_requests_allowed(request):
+            form.add_error(None, TOO_MANY_REQUESTS)
+            return render(request, "accounts/signup.html", {"form": form}, status=429)
+        services.user_signup(
             actor=Actor.from_request(request),
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
+            base_url=base_url(request),
         )
-        auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(
-            request,
-            "Welcome to Fibe. Set up two-factor authentication to manage API keys and webhooks.",
-        )
-        return redirect("accounts:totp_enrol")
+        return redirect("accounts:signup_done")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+def signup_done(request):
+    """The same page whether the address was new or already registered."""
+    return render(request, "accounts/signup_done.html", {"form": EmailForm(), **link_hours()})
+
+
+def link_hours() -> dict:
+    return {"hours": int(settings.EMAIL_VERIFICATION_MAX_AGE.total_seconds() // 3600)}
 
 
 class LoginView(auth_views.LoginView):
@@ -50,19 +80,24 @@ class LoginView(auth_views.LoginView):
         services.security_log(
             actor=Actor.from_request(self.request),
             user=form.get_user(),
-            kind=SecurityEvent.Kind.SIGNED_IN,
+            kind=services.Kind.SIGNED_IN,
         )
         return response
 
     def form_invalid(self, form):
-        # The owner sees failed sign-ins on their security log; unknown e-mails leave no row.
-        email = (form.data.get("username") or "").strip().lower()[:254]
-        user = User.objects.filter(email=email).first() if email else None
+        # The owner sees failed and refused sign-ins on their security log, aggregated per
+        # address and hour; unknown e-mails leave no row.
+        email = form.cleaned_data.get("username")
+        user = (
+            User.objects.filter(email_canonical=canonical_email(email)).first() if email else None
+        )
         if user is not None:
-            services.security_log(
-                actor=Actor.from_request(self.request),
-                user=user,
-                kind=SecurityEvent.Kind.SIGN_IN_FAILED,
+            request = self.request
+            refused = getattr(request, "axes_locked_out", False) and (
+                getattr(request, "axes_failures_since_start", None) is None
+            )
+            services.security_log_sign_in_failure(
+                actor=Actor.from_request(request), user=user, refused=refused
             )
         return super().form_invalid(form)
 
@@ -75,7 +110,7 @@ class LogoutView(auth_views.LogoutView):
             services.security_log(
                 actor=Actor.from_request(request),
                 user=request.user,
-                kind=SecurityEvent.Kind.SIGNED_OUT,
+                kind=services.Kind.SIGNED_OUT,
             )
         return super().post(request, *args, **kwargs)
 
@@ -83,18 +118,26 @@ class LogoutView(auth_views.LogoutView):
 @login_required
 def security(request):
     user = request.user
+    page = Paginator(selectors.security_events_for(user=user), SECURITY_LOG_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "accounts/security.html",
         {
             "devices": selectors.totp_devices_for(user=user),
             "backup_codes_left": selectors.backup_codes_left(user=user),
-            "events": selectors.security_events_for(user=user),
+            "page": page,
+            "events": presenters.security_log_rows(page.object_list),
+            "dropped": user.security_events_dropped,
+            "retention_days": settings.SECURITY_LOG_RETENTION.days,
+            "max_rows": settings.SECURITY_LOG_MAX_ROWS,
             "step_up_recent": stepup.is_recent(request),
         },
     )
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def totp_enrol(request):
@@ -119,8 +162,8 @@ def totp_enrol(request):
             messages.success(request, "Two-factor authentication is on.")
             nxt = safe_next(request, reverse("accounts:security"))
             if codes:
-                request.session[BACKUP_CODES_SESSION_KEY] = codes
-                return redirect(f"{reverse('accounts:backup_codes')}?next={nxt}")
+                response = redirect(f"{reverse('accounts:backup_codes')}?next={nxt}")
+                return shown_once.stash(request, response, BACKUP_CODES, {"codes": codes})
             return redirect(nxt)
     uri = device.config_url
     qr_svg = segno.make(uri, error="m").svg_inline(
@@ -145,28 +188,29 @@ def totp_enrol(request):
 
 
 def _base32_secret(device) -> str:
-    from base64 import b32encode
-
     return b32encode(device.bin_key).decode().rstrip("=")
 
 
+@never_cache
 @login_required
 def backup_codes(request):
     """Shows freshly generated backup codes once; a reload shows nothing."""
-    codes = request.session.pop(BACKUP_CODES_SESSION_KEY, None)
-    if codes is None:
+    shown = shown_once.take(request, BACKUP_CODES)
+    if shown is None:
         messages.info(
             request, "Backup codes are only shown once. Generate new ones if you have lost them."
         )
-        return redirect("accounts:security")
-    return render(
-        request,
-        "accounts/backup_codes.html",
-        {
-            "codes": codes,
-            "next": safe_next(request, reverse("accounts:security")),
-        },
-    )
+        response = redirect("accounts:security")
+    else:
+        response = render(
+            request,
+            "accounts/backup_codes.html",
+            {
+                "codes": shown["codes"],
+                "next": safe_next(request, reverse("accounts:security")),
+            },
+        )
+    return shown_once.forget(response, BACKUP_CODES)
 
 
 @login_required
@@ -175,8 +219,8 @@ def backup_codes(request):
 def backup_codes_regenerate(request):
     if request.method == "POST":
         codes = services.backup_codes_generate(actor=Actor.from_request(request), user=request.user)
-        request.session[BACKUP_CODES_SESSION_KEY] = codes
-        return redirect("accounts:backup_codes")
+        response = redirect("accounts:backup_codes")
+        return shown_once.stash(request, response, BACKUP_CODES, {"codes": codes})
     return confirm_page(
         request,
         title="Generate new backup codes",
@@ -192,8 +236,6 @@ def backup_codes_regenerate(request):
 def device_remove(request, device_id: int):
     device = selectors.totp_devices_for(user=request.user).filter(pk=device_id).first()
     if device is None:
-        from django.http import Http404
-
         raise Http404
     if request.method == "POST":
         services.device_remove(
@@ -241,8 +283,6 @@ def verify(request):
 
 
 def _failure_message(user) -> str:
-    from django_otp import devices_for_user
-
     waits = []
     for device in devices_for_user(user, confirmed=True):
         allowed, info = device.verify_is_allowed()

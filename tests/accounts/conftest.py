@@ -1,0 +1,1 @@
+from .hashing import argon2_calls  # noqa: F401

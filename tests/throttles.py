@@ -1,0 +1,25 @@
+"""Sign-in lockouts and rate-limit counters live in the shared Redis cache: each test starts
+with none, so one test's failed sign-ins never lock another out."""
+
+import pytest
+from django.core.cache import cache
+
+PATTERNS = ("*axes-*", "*fibe:rl:*")
+
+
+def clear_throttles() -> None:
+    client = getattr(cache, "_cache", None)
+    if client is None or not hasattr(client, "get_client"):
+        cache.clear()  # local memory: this process only
+        return
+    redis = client.get_client(write=True)
+    for pattern in PATTERNS:
+        keys = list(redis.scan_iter(match=pattern, count=1000))
+        if keys:
+            redis.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _no_throttles_left_over():
+    clear_throttles()
+    yield

@@ -45,6 +45,15 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
+    def delete_model(self, request, obj):
+        actor = Actor.from_request(request, source=Source.ADMIN)
+        services.endpoint_delete(actor=actor, endpoint=obj)
+
+    def delete_queryset(self, request, queryset):
+        actor = Actor.from_request(request, source=Source.ADMIN)
+        for endpoint in queryset:
+            services.endpoint_delete(actor=actor, endpoint=endpoint)
+
     @admin.display(description="events")
     def event_list(self, endpoint):
         return ", ".join(endpoint.events)
@@ -119,7 +128,10 @@ class DeliveryAdmin(ReadOnlyAdmin):
     def body(self, delivery):
         return bytes(delivery.event.body).decode("utf-8", "replace")
 
-    @admin.action(description="Redeliver selected deliveries")
+    def has_redeliver_permission(self, request):
+        return request.user.has_perm("webhooks.change_delivery")
+
+    @admin.action(description="Redeliver selected deliveries", permissions=["redeliver"])
     def redeliver(self, request, queryset):
         actor = Actor.from_request(request, source=Source.ADMIN)
         sent = 0

@@ -1,36 +1,31 @@
-"""/api/v1/webhooks: endpoints, their delivery logs, Test Webhook and redelivery.
+"""/api/v1/webhooks: endpoints, their delivery logs, Test Webhook and redelivery, declared with
+``operation(...)`` like every operation: scopes webhooks:read / write / delete, and a key
+restricted on ``webhooks`` reaches only the listed endpoint IDs (anything else is 404). The
+secret is write-only: responses say whether one is set, never what it is.
 
-Authenticated with API keys (``keys.auth``); scopes webhooks:read / write / delete, and a key
-restricted on ``webhooks`` sees only the listed endpoint IDs (anything else is 404). The secret
-is write-only: responses say whether one is set, never what it is."""
+A key restricted on a resource family sees, redelivers and recovers only deliveries about the
+records it lists (``subjects.visible``), and cannot create or change an endpoint told about
+events that can name that family's records: it would carry every record's events to a URL of
+the key's choosing (``_refuse_channel``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from django.http import Http404
-from ninja import Query, Router, Schema
-from ninja.responses import Status
+from ninja import Schema
 from pydantic import AwareDatetime, Field
 
-from keys.auth import ScopeDenied, actor_for, require_scope, restricted_ids
+from fibe_access.api.errors import ScopeDenied
+from fibe_access.api.operations import PageIn, Restriction, found, operation, page_of, paginate
 
 from . import selectors, services
 from .events import EVENT_NAMES
 from .models import Delivery
+from .subjects import carrying
 
 FAMILY = "webhooks"
 EventName = Literal[EVENT_NAMES]  # the catalogue, so the schema lists what is accepted
-router = Router(tags=["webhooks"])
-
-
-class Error(Schema):
-    code: str
-    message: str
-
-
-ERRORS = {401: Error, 403: Error, 404: Error, 422: Error, 429: Error}
 
 
 class EndpointOut(Schema):
@@ -65,11 +60,7 @@ class EndpointPatch(Schema):
     is_active: bool | None = None
 
 
-class EndpointPage(Schema):
-    items: list[EndpointOut]
-    count: int
-    limit: int
-    offset: int
+EndpointPage = page_of(EndpointOut, "EndpointPage")
 
 
 class AttemptOut(Schema):
@@ -115,16 +106,7 @@ class DeliveryOut(Schema):
         return list(obj.attempts.all())
 
 
-class DeliveryPage(Schema):
-    items: list[DeliveryOut]
-    count: int
-    limit: int
-    offset: int
-
-
-class PageIn(Schema):
-    limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0, le=1_000_000)
+DeliveryPage = page_of(DeliveryOut, "DeliveryPage")
 
 
 class DeliveryFilter(PageIn):
@@ -141,69 +123,90 @@ class RecoverOut(Schema):
     count: int
 
 
-def _endpoint(request, endpoint_id: int):
-    endpoint = selectors.endpoint_get(
-        owner=request.api_key.owner, endpoint_id=endpoint_id, ids=restricted_ids(request, FAMILY)
-    )
-    if endpoint is None:
-        raise Http404
-    return endpoint
+def _endpoint(caller, endpoint_id: int):
+    # A key's restriction was checked before the handler ran (Restriction.ITEM).
+    return found(selectors.endpoint_get(owner=caller.owner, endpoint_id=endpoint_id))
 
 
-@router.get(
-    "",
-    response={200: EndpointPage, **ERRORS},
-    summary="List webhook endpoints",
-    description="Requires scope `webhooks:read`.",
+CHANNEL_RULE = (
+    "A key restricted on a resource family cannot create or change an endpoint told (before "
+    "or after the change) about events that can name that family's records."
 )
-def endpoint_list(request, page: Query[PageIn]):
-    require_scope(request, "webhooks:read")
-    qs = selectors.endpoint_list(owner=request.api_key.owner, ids=restricted_ids(request, FAMILY))
-    return {
-        "items": list(qs[page.offset : page.offset + page.limit]),
-        "count": qs.count(),
-        "limit": page.limit,
-        "offset": page.offset,
-    }
 
 
-@router.post(
-    "",
-    response={201: EndpointOut, **ERRORS},
-    summary="Create a webhook endpoint",
-    description="Requires scope `webhooks:write`.",
-)
-def endpoint_create(request, payload: EndpointIn):
-    require_scope(request, "webhooks:write")
-    if restricted_ids(request, FAMILY) is not None:
+def _refuse_channel(caller, *event_lists) -> None:
+    events = {e for events in event_lists for e in events}
+    carried = {f: set(carrying(f)) & events for f in caller.restrictions}
+    carried = {f: names for f, names in carried.items() if names}
+    if carried:
+        families = " and ".join(sorted(carried))
+        names = ", ".join(sorted(set().union(*carried.values())))
         raise ScopeDenied(
-            "This API key is restricted to listed webhooks and cannot create new ones."
+            f"This API key is restricted on {families}, so it cannot create or change an "
+            f"endpoint that receives their events ({names})."
         )
-    return Status(201, services.endpoint_create(actor=actor_for(request), **payload.dict()))
 
 
-@router.get(
-    "/{endpoint_id}",
-    response={200: EndpointOut, **ERRORS},
+@operation(
+    "webhooks.list",
+    "GET",
+    "/webhooks",
+    scope="webhooks:read",
+    query=PageIn,
+    response=EndpointPage,
+    restriction=Restriction.LIST,
+    summary="List webhook endpoints",
+)
+def endpoint_list(caller, *, query):
+    qs = selectors.endpoint_list(owner=caller.owner, ids=caller.restricted_ids(FAMILY))
+    return paginate(qs, query)
+
+
+@operation(
+    "webhooks.create",
+    "POST",
+    "/webhooks",
+    scope="webhooks:write",
+    body=EndpointIn,
+    status=201,
+    response=EndpointOut,
+    restriction=Restriction.CREATE,
+    summary="Create a webhook endpoint",
+    description=CHANNEL_RULE,
+)
+def endpoint_create(caller, *, body):
+    _refuse_channel(caller, body.events)
+    return services.endpoint_create(actor=caller.actor, **body.dict())
+
+
+@operation(
+    "webhooks.get",
+    "GET",
+    "/webhooks/{endpoint_id}",
+    scope="webhooks:read",
+    response=EndpointOut,
+    restriction=Restriction.ITEM,
     summary="Get a webhook endpoint",
-    description="Requires scope `webhooks:read`.",
 )
-def endpoint_get(request, endpoint_id: int):
-    require_scope(request, "webhooks:read")
-    return _endpoint(request, endpoint_id)
+def endpoint_get(caller, *, endpoint_id):
+    return _endpoint(caller, endpoint_id)
 
 
-@router.patch(
-    "/{endpoint_id}",
-    response={200: EndpointOut, **ERRORS},
+@operation(
+    "webhooks.update",
+    "PATCH",
+    "/webhooks/{endpoint_id}",
+    scope="webhooks:write",
+    body=EndpointPatch,
+    response=EndpointOut,
+    restriction=Restriction.ITEM,
     summary="Update a webhook endpoint",
-    description="Requires scope `webhooks:write`. `is_active: true` re-enables a "
-    "disabled endpoint.",
+    description=f"`is_active: true` re-enables a disabled endpoint. {CHANNEL_RULE}",
 )
-def endpoint_update(request, endpoint_id: int, payload: EndpointPatch):
-    require_scope(request, "webhooks:write")
-    endpoint, actor = _endpoint(request, endpoint_id), actor_for(request)
-    changes = payload.dict(exclude_unset=True)
+def endpoint_update(caller, *, endpoint_id, body):
+    endpoint, actor = _endpoint(caller, endpoint_id), caller.actor
+    changes = body.dict(exclude_unset=True)
+    _refuse_channel(caller, endpoint.events, changes.get("events") or ())
     is_active = changes.pop("is_active", None)
     if changes:
         endpoint = services.endpoint_update(actor=actor, endpoint=endpoint, **changes)
@@ -214,77 +217,95 @@ def endpoint_update(request, endpoint_id: int, payload: EndpointPatch):
     return endpoint
 
 
-@router.delete(
-    "/{endpoint_id}",
-    response={204: None, **ERRORS},
+@operation(
+    "webhooks.delete",
+    "DELETE",
+    "/webhooks/{endpoint_id}",
+    scope="webhooks:delete",
+    status=204,
+    restriction=Restriction.ITEM,
     summary="Delete a webhook endpoint",
-    description="Requires scope `webhooks:delete`.",
 )
-def endpoint_delete(request, endpoint_id: int):
-    require_scope(request, "webhooks:delete")
-    services.endpoint_delete(actor=actor_for(request), endpoint=_endpoint(request, endpoint_id))
-    return Status(204, None)
+def endpoint_delete(caller, *, endpoint_id):
+    services.endpoint_delete(actor=caller.actor, endpoint=_endpoint(caller, endpoint_id))
 
 
-@router.get(
-    "/{endpoint_id}/deliveries",
-    response={200: DeliveryPage, **ERRORS},
+@operation(
+    "webhooks.deliveries",
+    "GET",
+    "/webhooks/{endpoint_id}/deliveries",
+    scope="webhooks:read",
+    query=DeliveryFilter,
+    response=DeliveryPage,
+    restriction=Restriction.ITEM,
     summary="An endpoint's deliveries, newest first, with their attempts",
-    description="Requires scope `webhooks:read`. Filter by event, status and test flag.",
+    description="Filter by event, status and test flag. A key restricted on a resource family "
+    "sees only deliveries about the records it lists, and test sends.",
 )
-def delivery_list(request, endpoint_id: int, filters: Query[DeliveryFilter]):
-    require_scope(request, "webhooks:read")
+def delivery_list(caller, *, endpoint_id, query):
     qs = selectors.delivery_list(
-        endpoint=_endpoint(request, endpoint_id),
-        event=filters.event,
-        status=filters.status,
-        is_test=filters.is_test,
+        endpoint=_endpoint(caller, endpoint_id),
+        event=query.event,
+        status=query.status,
+        is_test=query.is_test,
+        restrictions=caller.restrictions,
     )
-    items = list(qs[filters.offset : filters.offset + filters.limit])
-    return {"items": items, "count": qs.count(), "limit": filters.limit, "offset": filters.offset}
+    return paginate(qs, query)
 
 
-@router.post(
-    "/{endpoint_id}/test",
-    response={202: DeliveryOut, **ERRORS},
+@operation(
+    "webhooks.test",
+    "POST",
+    "/webhooks/{endpoint_id}/test",
+    scope="webhooks:write",
+    status=202,
+    response=DeliveryOut,
+    restriction=Restriction.ITEM,
     summary="Send a sample playground.created, marked as a test",
-    description="Requires scope `webhooks:write`.",
 )
-def endpoint_test(request, endpoint_id: int):
-    require_scope(request, "webhooks:write")
-    delivery = services.endpoint_test(
-        actor=actor_for(request), endpoint=_endpoint(request, endpoint_id)
-    )
-    return Status(202, selectors.delivery_get(owner=request.api_key.owner, delivery_id=delivery.pk))
+def endpoint_test(caller, *, endpoint_id):
+    delivery = services.endpoint_test(actor=caller.actor, endpoint=_endpoint(caller, endpoint_id))
+    return found(selectors.delivery_get(owner=caller.owner, delivery_id=delivery.pk))
 
 
-@router.post(
-    "/{endpoint_id}/recover",
-    response={202: RecoverOut, **ERRORS},
+@operation(
+    "webhooks.recover",
+    "POST",
+    "/webhooks/{endpoint_id}/recover",
+    scope="webhooks:write",
+    body=RecoverIn,
+    status=202,
+    response=RecoverOut,
+    restriction=Restriction.ITEM,
     summary="Redeliver every failed delivery since a time",
-    description="Requires scope `webhooks:write`.",
+    description="A key restricted on a resource family redelivers only deliveries about the "
+    "records it lists.",
 )
-def deliveries_recover(request, endpoint_id: int, payload: RecoverIn):
-    require_scope(request, "webhooks:write")
+def deliveries_recover(caller, *, endpoint_id, body):
     count = services.deliveries_recover_failed(
-        actor=actor_for(request), endpoint=_endpoint(request, endpoint_id), since=payload.since
+        actor=caller.actor,
+        endpoint=_endpoint(caller, endpoint_id),
+        since=body.since,
+        restrictions=caller.restrictions,
     )
-    return Status(202, {"count": count})
+    return {"count": count}
 
 
-@router.post(
-    "/deliveries/{delivery_id}/redeliver",
-    response={202: DeliveryOut, **ERRORS},
+@operation(
+    "webhooks.redeliver",
+    "POST",
+    "/webhooks/deliveries/{delivery_id}/redeliver",
+    scope="webhooks:write",
+    status=202,
+    response=DeliveryOut,
+    restriction=Restriction.HANDLER,
     summary="Send one delivery again now",
-    description="Requires scope `webhooks:write`.",
 )
-def delivery_redeliver(request, delivery_id: int):
-    require_scope(request, "webhooks:write")
-    owner = request.api_key.owner
-    delivery = selectors.delivery_get(
-        owner=owner, delivery_id=delivery_id, endpoint_ids=restricted_ids(request, FAMILY)
+def delivery_redeliver(caller, *, delivery_id):
+    delivery = found(
+        selectors.delivery_get(
+            owner=caller.owner, delivery_id=delivery_id, restrictions=caller.restrictions
+        )
     )
-    if delivery is None:
-        raise Http404
-    services.delivery_redeliver(actor=actor_for(request), delivery=delivery)
-    return Status(202, selectors.delivery_get(owner=owner, delivery_id=delivery_id))
+    services.delivery_redeliver(actor=caller.actor, delivery=delivery)
+    return found(selectors.delivery_get(owner=caller.owner, delivery_id=delivery_id))

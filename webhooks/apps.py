@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class WebhooksConfig(AppConfig):
     name = "webhooks"
     verbose_name = "Webhooks"
+
+    def ready(self) -> None:
+        from fibe_access.resources.registry import restrictable_register
+
+        from . import api  # noqa: F401 - declares the webhooks operations
+        from .models import WebhookEndpoint
+
+        restrictable_register("webhooks", WebhookEndpoint, label_field="url")

@@ -12,18 +12,16 @@ from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from fibe_access.accounts.actor import Actor
-from fibe_access.accounts.models import SecurityEvent
-from fibe_access.accounts.services import security_log
 
 from . import signing, transport
 from .models import Attempt, Delivery, Event, WebhookEndpoint
-from .publish import enqueue_on_commit
+from .queue import enqueue_on_commit
+from .services import endpoint_disable_system
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +144,9 @@ def _record(
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
     elif response.status == 410:
         status = Delivery.Status.FAILED
-        endpoint_disable_system(endpoint=endpoint, reason="The receiver answered 410 Gone.")
+        endpoint_disable_system(
+            actor=Actor.system(), endpoint=endpoint, reason="The receiver answered 410 Gone."
+        )
     elif trigger != Delivery.Trigger.SCHEDULED or delivery.is_test:
         status = Delivery.Status.FAILED  # manual and test sends are not retried
     else:
@@ -195,38 +195,6 @@ def _record(
     return attempt
 
 
-def endpoint_disable_system(*, endpoint: WebhookEndpoint, reason: str) -> None:
-    """Disable an endpoint on the system's initiative; its owner is told by e-mail."""
-    updated = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
-        is_active=False, disabled_reason=reason[:255], updated_at=timezone.now()
-    )
-    if not updated:
-        return
-    owner = endpoint.owner
-    security_log(
-        actor=Actor.system(),
-        user=owner,
-        kind=SecurityEvent.Kind.WEBHOOK_DISABLED,
-        url=endpoint.url,
-        reason=reason,
-    )
-
-    def notify_owner():
-        send_mail(
-            subject="Your Fibe webhook endpoint was disabled",
-            message=(
-                f"We disabled your webhook endpoint {endpoint.url}.\n\nReason: {reason}\n\n"
-                "Fix the receiver, then re-enable the endpoint under Profile → Webhooks; "
-                "you can recover failed deliveries from its log."
-            ),
-            from_email=None,
-            recipient_list=[owner.email],
-            fail_silently=True,
-        )
-
-    transaction.on_commit(notify_owner, robust=True)
-
-
 def deliveries_enqueue_due(*, limit: int = ENQUEUE_BATCH) -> int:
     """Enqueue due retries, first attempts whose message was lost, and attempts stuck in a
     dead worker. Returns how many were enqueued."""
@@ -272,6 +240,7 @@ def endpoints_disable_failing() -> int:
     ).select_related("owner"):
         with transaction.atomic():
             endpoint_disable_system(
+                actor=Actor.system(),
                 endpoint=endpoint,
                 reason="Deliveries kept failing since "
                 f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC.",

@@ -12,6 +12,11 @@ class EventType:
     description: str
     sample: dict = field(default_factory=dict)
 
+    @property
+    def family(self) -> str:
+        """The resource family the event is about (its ``data.id`` is one of its records)."""
+        return f"{self.resource}s"
+
 
 def _playground(status: str) -> dict:
     return {

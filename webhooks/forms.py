@@ -1,5 +1,7 @@
 from django import forms
 
+from fibe_access.accounts.forms import RefuseNulMixin
+
 from . import events
 
 STATUS_CHOICES = [
@@ -11,7 +13,7 @@ STATUS_CHOICES = [
 ]
 
 
-class EndpointForm(forms.Form):
+class EndpointForm(RefuseNulMixin, forms.Form):
     url = forms.CharField(
         label="Target URL",
         max_length=2000,
@@ -103,7 +105,7 @@ class DeliveryFilterForm(forms.Form):
     )
 
 
-class RecoverForm(forms.Form):
+class RecoverForm(RefuseNulMixin, forms.Form):
     since = forms.DateTimeField(
         label="Failed since",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),

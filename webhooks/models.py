@@ -41,6 +41,9 @@ class Event(models.Model):
     )
     # Serialised once at publish: every attempt sends exactly these bytes.
     body = models.BinaryField()
+    # The records the body names, {family: id} (webhooks.subjects): what a key restricted on a
+    # family is allowed to see of it. Empty for test sends, which carry a fixed sample.
+    subjects = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

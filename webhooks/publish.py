@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from .events import BY_NAME
 from .models import Delivery, Event, WebhookEndpoint
+from .queue import FANOUT_INLINE, enqueue_on_commit
+from .subjects import named
 
 REQUIRED_DATA = frozenset({"id", "name", "status"})
 
@@ -48,7 +50,11 @@ def publish_event(*, owner, event: str, data: dict) -> Event | None:
     now = timezone.now()
     with transaction.atomic(savepoint=False):
         record = Event.objects.create(
-            type=event, owner=owner, created_at=now, body=serialise(event=event, data=data, at=now)
+            type=event,
+            owner=owner,
+            created_at=now,
+            body=serialise(event=event, data=data, at=now),
+            subjects=named(event, data),
         )
         if connection.vendor == "postgresql" and len(endpoint_ids) > FANOUT_INLINE:
             ids = _insert_deliveries_pg(record.pk, endpoint_ids, now)
@@ -89,32 +95,3 @@ def _insert_deliveries_pg(event_id: int, endpoint_ids: list[int], now) -> list[i
             ],
         )
         return [row[0] for row in cursor.fetchall()]
-
-
-def enqueue_on_commit(delivery_ids: list[int]) -> None:
-    """Enqueue after the current transaction commits; a broker error there is logged, not
-    raised, and the beat scan picks the deliveries up later."""
-
-    def enqueue_deliveries():
-        enqueue(delivery_ids)
-
-    enqueue_deliveries.delivery_ids = delivery_ids
-    transaction.on_commit(enqueue_deliveries, robust=True)
-
-
-def enqueue(delivery_ids: list[int]) -> None:
-    """Put first attempts on the broker. A lost message only delays a delivery: the beat scan
-    re-enqueues anything due whose message is older than WEBHOOKS_REENQUEUE_AFTER."""
-    from .tasks import deliveries_enqueue_batch, delivery_attempt
-
-    if len(delivery_ids) <= FANOUT_INLINE:
-        for pk in delivery_ids:
-            delivery_attempt.delay(pk)
-        return
-    # Large fan-outs: a few messages now, the workers enqueue the rest, so commit stays fast.
-    for start in range(0, len(delivery_ids), FANOUT_CHUNK):
-        deliveries_enqueue_batch.delay(delivery_ids[start : start + FANOUT_CHUNK])
-
-
-FANOUT_INLINE = 20
-FANOUT_CHUNK = 100

@@ -1,10 +1,12 @@
-"""Reads for pages and the API; each runs a constant number of queries."""
+"""Reads for pages and the API; each runs a constant number of queries. A ``*_get`` returns
+the record or None."""
 
 from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
 from .models import Attempt, Delivery, WebhookEndpoint
+from .subjects import visible
 
 
 def endpoint_list(*, owner, ids: list[int] | None = None) -> QuerySet[WebhookEndpoint]:
@@ -14,10 +16,8 @@ def endpoint_list(*, owner, ids: list[int] | None = None) -> QuerySet[WebhookEnd
     return qs
 
 
-def endpoint_get(
-    *, owner, endpoint_id: int, ids: list[int] | None = None
-) -> WebhookEndpoint | None:
-    return endpoint_list(owner=owner, ids=ids).filter(pk=endpoint_id).first()
+def endpoint_get(*, owner, endpoint_id: int) -> WebhookEndpoint | None:
+    return endpoint_list(owner=owner).filter(pk=endpoint_id).first()
 
 
 def delivery_list(
@@ -27,9 +27,12 @@ def delivery_list(
     status: str | None = None,
     is_test: bool | None = None,
     with_attempts: bool = True,
+    restrictions: dict[str, list[int]] | None = None,
 ) -> QuerySet[Delivery]:
-    """An endpoint's delivery log, newest first, with each delivery's retry history."""
-    qs = Delivery.objects.filter(endpoint=endpoint).select_related("event")
+    """An endpoint's delivery log, newest first, with each delivery's retry history; with a
+    key's ``restrictions``, only the deliveries it may see (``subjects.visible``)."""
+    qs = Delivery.objects.filter(endpoint=endpoint).filter(visible(restrictions))
+    qs = qs.select_related("event")
     if event:
         qs = qs.filter(event__type=event)
     if status:
@@ -42,13 +45,17 @@ def delivery_list(
 
 
 def delivery_get(
-    *, owner, delivery_id: int, endpoint_ids: list[int] | None = None
+    *, owner, delivery_id: int, restrictions: dict[str, list[int]] | None = None
 ) -> Delivery | None:
+    """The owner's delivery, or None; with a key's ``restrictions``, None also when it is on
+    an endpoint outside them or about a record outside them."""
     qs = Delivery.objects.filter(pk=delivery_id, endpoint__owner=owner).select_related(
         "endpoint", "event"
     )
-    if endpoint_ids is not None:
-        qs = qs.filter(endpoint_id__in=endpoint_ids)
+    if restrictions:
+        qs = qs.filter(visible(restrictions))
+        if "webhooks" in restrictions:
+            qs = qs.filter(endpoint_id__in=restrictions["webhooks"])
     return qs.prefetch_related(
         Prefetch("attempts", queryset=Attempt.objects.order_by("number"))
     ).first()

@@ -1,5 +1,6 @@
-"""Every write on webhook endpoints and deliveries made on someone's behalf. Each takes the
-acting ``Actor``, runs in one transaction with its security-log row, and enqueues on commit."""
+"""Every write on webhook endpoints and deliveries outside the delivery engine's own bookkeeping
+(``delivery.py``). Each takes the acting ``Actor`` (the system's, when an endpoint is disabled
+for failing), runs in one transaction with its security-log row, and enqueues on commit."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from django.utils import timezone
 
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
+from fibe_access.accounts.notices import notice_send
 from fibe_access.accounts.services import security_log
+from fibe_access.accounts.verification import require_verified
 
 from .events import BY_NAME, EVENT_NAMES, TEST_EVENT
 from .models import Delivery, Event, WebhookEndpoint
-from .publish import enqueue_on_commit, serialise
+from .publish import serialise
+from .queue import enqueue_on_commit
+from .subjects import visible
 from .transport import validate_target_url
 
 Kind = SecurityEvent.Kind
@@ -59,6 +64,7 @@ def endpoint_create(
     actor.require_step_up()
     if actor.user is None:
         raise PermissionDenied("An endpoint needs an owner.")
+    require_verified(actor=actor, owner=actor.user)
     endpoint = WebhookEndpoint(
         owner=actor.user,
         url=(url or "").strip(),
@@ -140,6 +146,35 @@ def endpoint_disable(*, actor: Actor, endpoint: WebhookEndpoint) -> WebhookEndpo
     return endpoint
 
 
+@transaction.atomic
+def endpoint_disable_system(*, actor: Actor, endpoint: WebhookEndpoint, reason: str) -> None:
+    """Disable an endpoint on the system's initiative (410 Gone, or failing for too long);
+    its owner is told by e-mail once this commits. Does nothing if it is already disabled."""
+    updated = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
+        is_active=False, disabled_reason=reason[:255], updated_at=timezone.now()
+    )
+    if not updated:
+        return
+    owner = endpoint.owner
+    security_log(
+        actor=actor, user=owner, kind=Kind.WEBHOOK_DISABLED, url=endpoint.url, reason=reason
+    )
+
+    def notify_owner():
+        notice_send(
+            user=owner,
+            about=f"webhook_disabled:{endpoint.pk}",
+            subject="Your Fibe webhook endpoint was disabled",
+            body=(
+                f"We disabled your webhook endpoint {endpoint.url}.\n\nReason: {reason}\n\n"
+                "Fix the receiver, then re-enable the endpoint under Profile → Webhooks; "
+                "you can recover failed deliveries from its log."
+            ),
+        )
+
+    transaction.on_commit(notify_owner, robust=True)
+
+
 def _resend(deliveries_qs, now) -> list[int]:
     ids = list(deliveries_qs.values_list("pk", flat=True))
     if ids:
@@ -162,19 +197,30 @@ def delivery_redeliver(*, actor: Actor, delivery: Delivery) -> Delivery:
     delivery = Delivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
     _check_owner(actor, delivery.endpoint)
     if delivery.in_flight_since is not None:
-        raise ValidationError("This delivery is being sent right now.")
+        raise ValidationError({"status": "This delivery is being sent right now."})
     _resend(Delivery.objects.filter(pk=delivery.pk), timezone.now())
     delivery.refresh_from_db()
     return delivery
 
 
 @transaction.atomic
-def deliveries_recover_failed(*, actor: Actor, endpoint: WebhookEndpoint, since: datetime) -> int:
-    """Redeliver every failed (non-test) delivery of ``endpoint`` created since ``since``."""
+def deliveries_recover_failed(
+    *,
+    actor: Actor,
+    endpoint: WebhookEndpoint,
+    since: datetime,
+    restrictions: dict[str, list[int]] | None = None,
+) -> int:
+    """Redeliver every failed (non-test) delivery of ``endpoint`` created since ``since``;
+    with an API key's ``restrictions``, only those about records it lists."""
     actor.require_step_up()
     _check_owner(actor, endpoint)
-    qs = Delivery.objects.select_for_update(skip_locked=True).filter(
-        endpoint=endpoint, status=Delivery.Status.FAILED, is_test=False, created_at__gte=since
+    qs = Delivery.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        visible(restrictions),
+        endpoint=endpoint,
+        status=Delivery.Status.FAILED,
+        is_test=False,
+        created_at__gte=since,
     )
     return len(_resend(qs, timezone.now()))
 

@@ -1,4 +1,5 @@
-"""Celery tasks: thin wrappers that take ids and call the delivery engine."""
+"""Celery tasks: thin wrappers that take ids and call the delivery engine. Nothing imports
+this module: ``webhooks.queue`` and beat send these tasks by name."""
 
 from celery import shared_task
 
@@ -15,8 +16,9 @@ def delivery_attempt(delivery_id: int) -> None:
 
 @shared_task(acks_late=True, ignore_result=True)
 def deliveries_enqueue_batch(delivery_ids: list[int]) -> None:
-    for pk in delivery_ids:
-        delivery_attempt.delay(pk)
+    from .queue import enqueue_each
+
+    enqueue_each(delivery_ids)
 
 
 @shared_task(ignore_result=True)

@@ -10,15 +10,16 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from fibe_access.accounts import shown_once
 from fibe_access.accounts.actor import Actor
-from fibe_access.accounts.pages import confirm_page
+from fibe_access.accounts.pages import confirm_page, verified_email_required
 from fibe_access.accounts.stepup import step_up_required
 
 from . import presenters, selectors, services
 from .forms import DeliveryFilterForm, EndpointForm, RecoverForm
 from .models import Delivery
 
-NEW_SECRET_SESSION_KEY = "fibe_new_webhook_secret"  # noqa: S105 - a session key name
+NEW_SECRET = "webhook_secret"  # noqa: S105 - the name of a shown-once slot
 PAGE_SIZE = 25
 
 
@@ -62,7 +63,16 @@ def endpoint_list(request):
     )
 
 
+def _to_detail(request, endpoint, *, show_secret: bool):
+    response = redirect("webhooks:detail", endpoint_id=endpoint.pk)
+    if show_secret:
+        payload = {"endpoint_id": endpoint.pk, "secret": endpoint.secret}
+        shown_once.stash(request, response, NEW_SECRET, payload)
+    return response
+
+
 @login_required
+@verified_email_required
 @step_up_required
 @require_http_methods(["GET", "POST"])
 def endpoint_create(request):
@@ -83,15 +93,10 @@ def endpoint_create(request):
         else:
             if not data["is_active"]:
                 services.endpoint_disable(actor=actor, endpoint=endpoint)
-            if endpoint.secret:
-                request.session[NEW_SECRET_SESSION_KEY] = {
-                    "endpoint_id": endpoint.pk,
-                    "secret": endpoint.secret,
-                }
             messages.success(
                 request, "Webhook endpoint added. Press “Test webhook” to send it a sample event."
             )
-            return redirect("webhooks:detail", endpoint_id=endpoint.pk)
+            return _to_detail(request, endpoint, show_secret=bool(endpoint.secret))
     return render(request, "webhooks/form.html", {"form": form, "editing": False})
 
 
@@ -124,13 +129,8 @@ def endpoint_edit(request, endpoint_id: int):
                 endpoint = services.endpoint_enable(actor=actor, endpoint=endpoint)
             elif not data["is_active"] and endpoint.is_active:
                 endpoint = services.endpoint_disable(actor=actor, endpoint=endpoint)
-            if changes.get("secret"):
-                request.session[NEW_SECRET_SESSION_KEY] = {
-                    "endpoint_id": endpoint.pk,
-                    "secret": endpoint.secret,
-                }
             messages.success(request, "Webhook endpoint saved.")
-            return redirect("webhooks:detail", endpoint_id=endpoint.pk)
+            return _to_detail(request, endpoint, show_secret=bool(changes.get("secret")))
     return render(
         request,
         "webhooks/form.html",
@@ -161,14 +161,12 @@ def endpoint_detail(request, endpoint_id: int):
     for delivery in page.object_list:
         attempts = list(delivery.attempts.all())  # prefetched: no query per row
         delivery.last_attempt = attempts[-1] if attempts else None
-    shown = request.session.get(NEW_SECRET_SESSION_KEY)
-    new_secret = None
-    if shown and shown.get("endpoint_id") == endpoint.pk:
-        new_secret = request.session.pop(NEW_SECRET_SESSION_KEY)["secret"]
+    shown = shown_once.take(request, NEW_SECRET) or {}
+    new_secret = shown.get("secret") if shown.get("endpoint_id") == endpoint.pk else None
     query = request.GET.copy()
     query.pop("page", None)
     outcomes = presenters.recent_outcomes([endpoint.pk])
-    return render(
+    response = render(
         request,
         "webhooks/detail.html",
         {
@@ -183,6 +181,7 @@ def endpoint_detail(request, endpoint_id: int):
             "strip": presenters.strip(outcomes.get(endpoint.pk, [])),
         },
     )
+    return shown_once.forget(response, NEW_SECRET)
 
 
 @login_required

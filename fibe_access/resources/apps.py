@@ -5,3 +5,6 @@ class ResourcesConfig(AppConfig):
     name = "fibe_access.resources"
     label = "resources"
     verbose_name = "Fibe resources"
+
+    def ready(self) -> None:
+        from . import api  # noqa: F401 - declares the families' operations

@@ -136,3 +136,52 @@ class JobEnv(Resource):
         verbose_name = "Job ENV entry"
         verbose_name_plural = "Job ENV entries"
         indexes = _owner_index("jobenv")
+
+
+class ResourceChange(models.Model):
+    """One row per write to a resource, written in the write's transaction: who (the acting
+    user, where the call came from, the API key, IP and user agent), what (family, record,
+    action and the names of the fields it set — never their values: secrets live there) and
+    when. Kept apart from the account's security log, which it would drown."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Updated"
+        DELETE = "delete", "Deleted"
+        LAUNCH = "launch", "Launched from a playspec"
+        START = "start", "Started"
+        STOP = "stop", "Stopped"
+        ERROR = "error", "Marked as failed"
+        DESTROY = "destroy", "Destroyed"
+        RECREATE = "recreate", "Recreated"
+        EXTEND = "extend", "Expiry extended"
+        EXPIRING = "expiring", "Marked as expiring"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when the system acted (e.g. the expiry notice).",
+    )
+    source = models.CharField(max_length=10)
+    api_key_id = models.PositiveBigIntegerField("API key", null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    family = models.CharField(max_length=32)
+    object_id = models.PositiveBigIntegerField()
+    action = models.CharField(max_length=16, choices=Action.choices)
+    fields = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="resourcechange_owner"),
+            models.Index(fields=["family", "object_id"], name="resourcechange_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family} #{self.object_id} {self.action}"

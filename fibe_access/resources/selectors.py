@@ -1,9 +1,10 @@
-"""Reads of resources, always scoped to an owner (and, for restricted keys, to a list of IDs)."""
+"""Reads of resources, always scoped to an owner (and, for lists read with a restricted key, to
+a list of IDs). A ``*_get`` returns the record or None; the caller decides what "not found"
+means to its face (a 404 in the API and on pages)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import Http404
 
 from .models import Resource
 
@@ -19,14 +20,9 @@ def resource_list(
     return qs
 
 
-def resource_get(
-    *, model: type[Resource], owner_id: int, pk: int, ids: list[int] | None = None
-) -> Resource:
-    """The owner's record ``pk``, or Http404 — the same answer whether it does not exist,
-    belongs to someone else or lies outside a key's restriction."""
-    if not 1 <= pk <= MAX_ID or (ids is not None and pk not in ids):
-        raise Http404("No such resource.")
-    obj = model.objects.filter(owner_id=owner_id, pk=pk).select_related("owner").first()
-    if obj is None:
-        raise Http404("No such resource.")
-    return obj
+def resource_get(*, model: type[Resource], owner_id: int, pk: int) -> Resource | None:
+    """The owner's record ``pk``, or None: the same whether it does not exist or belongs to
+    someone else."""
+    if not 1 <= pk <= MAX_ID:
+        return None
+    return model.objects.filter(owner_id=owner_id, pk=pk).select_related("owner").first()

@@ -1,6 +1,7 @@
 """Every write to a resource. Each takes the acting ``Actor``, runs in one transaction, validates
-with ``full_clean()``, and announces lifecycle changes through ``webhooks.publish`` inside that
-transaction (so a rolled-back change announces nothing)."""
+with ``full_clean()``, writes its ``ResourceChange`` audit row, and announces lifecycle changes
+through ``webhooks.publish`` inside that transaction (so a rolled-back change leaves neither a
+row nor an announcement)."""
 
 from __future__ import annotations
 
@@ -16,18 +17,35 @@ from django.utils import timezone
 from fibe_access.accounts.actor import Actor
 from webhooks.publish import publish_event
 
-from .models import Playground, Playspec, Resource
+from .models import Playground, Playspec, Resource, ResourceChange
 from .registry import family_for_model
 
 Status = Playground.Status
+Action = ResourceChange.Action
 MAX_LIFETIME = timedelta(days=365)
+
+
+def _audit(actor: Actor, obj: Resource, action: str, fields=()) -> None:
+    """The audit row of a write: who, from where, what (field names only), in its transaction."""
+    ResourceChange.objects.create(
+        owner_id=obj.owner_id,
+        actor=actor.user,
+        source=actor.source,
+        api_key_id=actor.api_key_id,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+        family=family_for_model(type(obj)).name,
+        object_id=obj.pk,
+        action=action,
+        fields=sorted(fields),
+    )
 
 
 def event_data(obj: Resource) -> dict:
     data = {"id": obj.pk, "name": obj.name, "status": getattr(obj, "status", "active")}
-    if isinstance(obj, Playground):
-        data["playspec_id"] = obj.playspec_id
-        data["expires_at"] = obj.expires_at.isoformat() if obj.expires_at else None
+    for name in family_for_model(type(obj)).event_fields:
+        value = getattr(obj, name)
+        data[name] = value.isoformat() if isinstance(value, datetime) else value
     return data
 
 
@@ -75,25 +93,35 @@ def resource_create(*, actor: Actor, model: type[Resource], owner, **fields) -> 
     fields."""
     _refuse_null(model, fields)
     obj = _save(model(owner=owner, **fields))
+    _audit(actor, obj, Action.CREATE, fields)
     _announce(obj, family_for_model(model).create_event)
     return obj
 
 
 @transaction.atomic
 def resource_update(*, actor: Actor, obj: Resource, **fields) -> Resource:
+    """Set the given fields; a call that changes nothing writes nothing."""
     _refuse_null(type(obj), fields)
     obj = type(obj).objects.select_for_update().get(pk=obj.pk)
-    for name, value in fields.items():
-        setattr(obj, name, value)
-    return _save(obj)
+    changed = [name for name, value in fields.items() if getattr(obj, name) != value]
+    if not changed:
+        return obj
+    for name in changed:
+        setattr(obj, name, fields[name])
+    _save(obj)
+    _audit(actor, obj, Action.UPDATE, changed)
+    return obj
 
 
 @transaction.atomic
 def resource_delete(*, actor: Actor, obj: Resource) -> None:
-    """Delete a record; a Playground is destroyed instead (its record stays, status destroyed)."""
-    if isinstance(obj, Playground):
-        playground_destroy(actor=actor, playground=obj)
+    """Delete a record; a family with a lifecycle ends it instead (END_INSTEAD_OF_DELETE: a
+    Playground is destroyed, its record stays)."""
+    end = END_INSTEAD_OF_DELETE.get(type(obj))
+    if end is not None:
+        end(actor=actor, playground=obj)
         return
+    _audit(actor, obj, Action.DELETE)
     _announce(obj, family_for_model(type(obj)).delete_event, status="deleted")
     obj.delete()
 
@@ -123,6 +151,7 @@ def playspec_launch(
             status=Status.CREATED,
         )
     )
+    _audit(actor, playground, Action.LAUNCH, ["name", "playspec", "expires_at", "status"])
     _announce(playground, "playground.created")
     return playground_start(actor=actor, playground=playground)
 
@@ -136,17 +165,27 @@ def _locked(playground: Playground) -> Playground:
 
 
 def _transition(
-    playground: Playground, *, to: str, allowed_from: set[str], event: str, verb: str, **extra
+    actor: Actor,
+    playground: Playground,
+    *,
+    action: str,
+    to: str,
+    allowed_from: set[str],
+    event: str,
+    verb: str,
+    **extra,
 ) -> Playground:
     pg = _locked(playground)
     if pg.status not in allowed_from:
         raise ValidationError(
             {"status": f"A {pg.get_status_display().lower()} playground cannot be {verb}."}
         )
-    pg.status = to
-    for name, value in extra.items():
+    changes = {"status": to, **extra}
+    changed = [name for name, value in changes.items() if getattr(pg, name) != value]
+    for name, value in changes.items():
         setattr(pg, name, value)
     _save(pg)
+    _audit(actor, pg, action, changed)
     _announce(pg, event)
     return pg
 
@@ -154,7 +193,9 @@ def _transition(
 @transaction.atomic
 def playground_start(*, actor: Actor, playground: Playground) -> Playground:
     return _transition(
+        actor,
         playground,
+        action=Action.START,
         to=Status.RUNNING,
         verb="started",
         event="playground.started",
@@ -166,7 +207,9 @@ def playground_start(*, actor: Actor, playground: Playground) -> Playground:
 @transaction.atomic
 def playground_stop(*, actor: Actor, playground: Playground) -> Playground:
     return _transition(
+        actor,
         playground,
+        action=Action.STOP,
         to=Status.STOPPED,
         verb="stopped",
         event="playground.stopped",
@@ -177,7 +220,9 @@ def playground_stop(*, actor: Actor, playground: Playground) -> Playground:
 @transaction.atomic
 def playground_error(*, actor: Actor, playground: Playground, message: str) -> Playground:
     return _transition(
+        actor,
         playground,
+        action=Action.ERROR,
         to=Status.ERROR,
         verb="marked as failed",
         event="playground.error",
@@ -189,7 +234,9 @@ def playground_error(*, actor: Actor, playground: Playground, message: str) -> P
 @transaction.atomic
 def playground_destroy(*, actor: Actor, playground: Playground) -> Playground:
     return _transition(
+        actor,
         playground,
+        action=Action.DESTROY,
         to=Status.DESTROYED,
         verb="destroyed",
         event="playground.destroyed",
@@ -197,11 +244,16 @@ def playground_destroy(*, actor: Actor, playground: Playground) -> Playground:
     )
 
 
+END_INSTEAD_OF_DELETE = {Playground: playground_destroy}
+
+
 @transaction.atomic
 def playground_recreate(*, actor: Actor, playground: Playground) -> Playground:
     """Start afresh from the same Playspec: running again, error cleared."""
     return _transition(
+        actor,
         playground,
+        action=Action.RECREATE,
         to=Status.RUNNING,
         verb="recreated",
         event="playground.recreated",
@@ -220,11 +272,15 @@ def playground_extend(*, actor: Actor, playground: Playground, expires_at: datet
     if expires_at is None:
         raise ValidationError({"expires_at": "This field is required."})
     pg.expires_at = _lifetime(expires_at)
+    changed = ["expires_at"]
     if pg.status == Status.EXPIRING:
         pg.status = pg.status_before_expiring or Status.RUNNING
+        changed.append("status")
     pg.status_before_expiring = ""
     pg.expiring_notified_at = None
-    return _save(pg)
+    _save(pg)
+    _audit(actor, pg, Action.EXTEND, changed)
+    return pg
 
 
 def playgrounds_mark_expiring(*, actor: Actor, now: datetime | None = None) -> int:
@@ -250,8 +306,8 @@ def playgrounds_mark_expiring(*, actor: Actor, now: datetime | None = None) -> i
                 )
             )
             if won:
-                _announce(
-                    Playground.objects.select_related("owner").get(pk=pk), "playground.expiring"
-                )
+                pg = Playground.objects.select_related("owner").get(pk=pk)
+                _audit(actor, pg, Action.EXPIRING, ["status"])
+                _announce(pg, "playground.expiring")
                 marked += 1
     return marked

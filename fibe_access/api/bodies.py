@@ -1,0 +1,113 @@
+"""Bounds on what a request may send: at most ``MAX_BYTES`` of JSON, nested at most
+``MAX_DEPTH`` levels, holding at most ``MAX_VALUES`` values, with no key given twice. Anything
+else is a 400 (413 when too large) with the API's ``{"code", "message"}``, before any schema,
+service or database sees it, so no input can reach a recursion limit.
+
+``read`` is the REST side (the body of a request, parsed by the site's parser) and ``check``
+the part every face shares: ``invoke`` calls it on the JSON an MCP client sent. A parser that
+replaces ``JsonParser`` (orjson, say) keeps the bounds as long as ``read`` calls it; it keeps
+the refusal of repeated keys only if it refuses them too."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from ninja.parser import Parser
+
+from .errors import ApiError
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MAX_VALUES = 10_000
+MAX_DIGITS = 4300  # Python's own limit on converting text to int
+
+
+class BadBody(ApiError):  # noqa: N818
+    status = 400
+    code = "bad_request"
+
+
+class TooLarge(ApiError):  # noqa: N818
+    status = 413
+    code = "too_large"
+
+
+TOO_LARGE = f"The body is larger than {MAX_BYTES // 1024} KiB."
+TOO_DEEP = "The JSON {what} is nested deeper than {depth} levels."
+TOO_LONG = "The JSON {what} holds a number of more than {digits} digits."
+_TOO_MANY_DIGITS = 10**MAX_DIGITS
+
+
+def check(value: Any, *, what: str = "body") -> None:
+    """Refuse a decoded JSON value deeper, larger or holding more values than the bounds.
+    Iterative: a value of any depth is walked without recursion."""
+    stack, seen, size = [(value, 1)], 1, 0
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > MAX_DEPTH:
+                raise BadBody(TOO_DEEP.format(what=what, depth=MAX_DEPTH))
+            seen += len(node)
+            if seen > MAX_VALUES:
+                raise BadBody(f"The JSON {what} holds more than {MAX_VALUES} values.")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+            size += sum(len(str(k)) for k in node) if isinstance(node, dict) else 0
+        elif isinstance(node, str):
+            size += len(node)
+        elif isinstance(node, int) and abs(node) >= _TOO_MANY_DIGITS:
+            raise BadBody(TOO_LONG.format(what=what, digits=MAX_DIGITS))
+        if size > MAX_BYTES:
+            raise TooLarge(TOO_LARGE)
+
+
+def read(request, parser: Parser) -> Any:
+    """The request's JSON body within the bounds; None when there is no body."""
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise TooLarge(TOO_LARGE) from None
+    if not raw:
+        return None
+    if len(raw) > MAX_BYTES:
+        raise TooLarge(TOO_LARGE)
+    try:
+        value = parser.parse_body(request)
+    except ApiError:
+        raise
+    except RecursionError:
+        raise BadBody(TOO_DEEP.format(what="body", depth=MAX_DEPTH)) from None
+    except json.JSONDecodeError as exc:
+        raise BadBody(f"The body is not valid JSON: {exc.msg} (line {exc.lineno}).") from None
+    except (ValueError, UnicodeDecodeError):
+        # e.g. an integer of more than 4300 digits, or bytes that are not UTF-8
+        raise BadBody("The body is not valid JSON.") from None
+    check(value)
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BadBody(f"The body gives the key {json.dumps(key)[:80]} twice.")
+            seen.add(key)
+    return obj
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise BadBody(TOO_LONG.format(what="body", digits=MAX_DIGITS))
+    return int(text)
+
+
+class JsonParser(Parser):
+    """django-ninja's JSON parser, refusing a key given twice in one object (parsers disagree
+    on which one wins) with a clear message, as it does a number too long to read."""
+
+    def parse_body(self, request) -> Any:
+        return json.loads(request.body, object_pairs_hook=_unique_keys, parse_int=_int)

@@ -1,0 +1,3 @@
+from fibe_cli.main import main
+
+main()

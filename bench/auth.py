@@ -34,11 +34,11 @@ from ninja import NinjaAPI  # noqa: E402
 from ninja.orm import create_schema  # noqa: E402
 
 from bench.sql import capture  # noqa: E402
-from fibe_access.api import api  # noqa: E402
+from fibe_access.api.site import api  # noqa: E402
 from fibe_access.resources import selectors  # noqa: E402
+from fibe_access.resources.api import BASE_OUT  # noqa: E402
 from fibe_access.resources.models import Playground  # noqa: E402
 from fibe_access.resources.registry import FAMILIES  # noqa: E402
-from keys.api import BASE_OUT  # noqa: E402
 
 # The baseline: the same read, the same schema, the same Django and ninja stack, no key.
 fam = FAMILIES["playgrounds"]
@@ -49,7 +49,7 @@ OWNER = {}
 
 @open_api.get("/playgrounds/{id}", response=BenchOut)
 def playground_open(request, id: int):  # noqa: A002
-    return selectors.resource_get(model=Playground, owner_id=OWNER["id"], pk=id, ids=None)
+    return selectors.resource_get(model=Playground, owner_id=OWNER["id"], pk=id)
 
 
 urlpatterns = [path("api/v1/", api.urls), path("open/", open_api.urls)]

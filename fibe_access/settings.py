@@ -1,16 +1,22 @@
 """Settings, all read from the environment (12-factor).
 
-With no environment at all (``make run`` on a fresh machine) the project runs on SQLite and
-Celery's filesystem broker in debug mode; production sets DJANGO_DEBUG=0 and must then provide
-DJANGO_SECRET_KEY, DATABASE_URL and REDIS_URL.
+``make run`` writes a local env file (``fibe_access.localenv``) with the embedded default:
+debug on, a generated secret key, SQLite in WAL mode under FIBE_VAR_DIR and an embedded Redis
+on a unix socket there; exported variables win over it. Production has no such file, sets
+DJANGO_DEBUG=0 and must then provide DJANGO_SECRET_KEY, DATABASE_URL and REDIS_URL.
 """
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import environ
 from celery.schedules import schedule
 from django.core.exceptions import ImproperlyConfigured
+
+from fibe_access import localenv
+
+localenv.load()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("FIBE_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -20,9 +26,10 @@ env = environ.Env()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-never-used-in-production"  # noqa: S105
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set (`make run` writes one, with DJANGO_DEBUG=1, to the"
+        f" local env file {localenv.env_file()} on first run)."
+    )
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -39,6 +46,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "ninja",
+    "axes",
+    "csp",
     "fibe_access.accounts",
     "fibe_access.resources",
     "keys",
@@ -47,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -56,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fibe_access.accounts.middleware.StepUpMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fibe_access.urls"
@@ -80,6 +91,15 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web threads, the worker and beat write concurrently: WAL lets readers run beside the one
+    # writer, IMMEDIATE takes the write lock when a transaction begins (a deferred one that
+    # upgrades fails at once with "database is locked"), and the timeout makes writers queue.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        transaction_mode="IMMEDIATE",
+        timeout=30,
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -137,20 +157,28 @@ DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Fibe <no-repl
 
 # --- Redis, Celery, cache -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def _celery_broker_url(redis_url: str) -> str:
+    """kombu names a Redis unix socket ``redis+socket:///path?virtual_host=N`` where redis-py
+    (the cache) reads ``unix:///path?db=N``; the embedded Redis listens on such a socket."""
+    url = urlsplit(redis_url)
+    if url.scheme != "unix":
+        return redis_url
+    db = parse_qs(url.query).get("db", ["0"])[0]
+    return f"redis+socket://{url.path}?virtual_host={db}"
+
+
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
-    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_URL = _celery_broker_url(REDIS_URL)
 else:
+    # One process only (a one-off manage.py command): no task reaches a worker. The outbox
+    # keeps every delivery, and beat enqueues it once a worker runs on Redis.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(VAR_DIR / "celery" / "broker"),
-        "data_folder_out": str(VAR_DIR / "celery" / "broker"),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
@@ -171,7 +199,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Celery's Django fix-up otherwise closes the database connection before and after every task
-# (a new PostgreSQL connection per webhook attempt); webhooks.tasks calls Django's
+# (a new PostgreSQL connection per webhook attempt); fibe_access/celery.py calls Django's
 # close_old_connections around each task instead, which honours CONN_MAX_AGE and drops
 # broken connections.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
@@ -203,9 +231,6 @@ API_KEY_RATE_LIMIT_PER_MINUTE = env.int("API_KEY_RATE_LIMIT_PER_MINUTE", default
 # services signal every change through Redis, so every process sharing REDIS_URL refuses a
 # revoked key from its commit on). 0 reads the key from the database on every request.
 API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=10.0)
-# 32 bytes, urlsafe base64, for AES-GCM encryption of agent keys. Derived from SECRET_KEY when
-# unset so development works; production should set its own and keep it apart from SECRET_KEY.
-API_KEY_ENCRYPTION_KEY = env.str("API_KEY_ENCRYPTION_KEY", default="")
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOKS_DISABLE_AFTER = timedelta(seconds=env.int("WEBHOOKS_DISABLE_AFTER", default=5 * 86400))
 WEBHOOKS_LOG_RETENTION = timedelta(seconds=env.int("WEBHOOKS_LOG_RETENTION", default=30 * 86400))
@@ -217,6 +242,72 @@ WEBHOOKS_REENQUEUE_AFTER = timedelta(seconds=env.float("WEBHOOKS_REENQUEUE_AFTER
 WEBHOOKS_STUCK_AFTER = timedelta(seconds=env.float("WEBHOOKS_STUCK_AFTER", default=120))
 # Called with (user, actor) by account deletion, before the user row goes.
 ACCOUNT_DELETE_HOOKS = ["keys.services.key_revoke_all_for_owner"]
+
+# --- Accounts and access hardening (issue 16) -------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a throttled sign-in before any hashing
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes, on the shared cache (Redis when REDIS_URL is set): failed sign-ins are counted per
+# account (canonical e-mail, known or not) and per client IP; past the limit both are refused for
+# the cool-off, whatever the password, without hashing it.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("SIGN_IN_LOCKOUT_SECONDS", default=900))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False  # else one good sign-in of one's own resets the IP's count
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "fibe_access.accounts.throttle.axes_username"
+AXES_CLIENT_IP_CALLABLE = "fibe_access.accounts.throttle.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "fibe_access.accounts.throttle.locked_out_response"
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# Sign-ups, verification resends and password-reset requests from one client address an hour.
+ACCOUNT_REQUESTS_PER_IP_HOUR = env.int("ACCOUNT_REQUESTS_PER_IP_HOUR", default=20)
+
+EMAIL_VERIFICATION_MAX_AGE = timedelta(hours=env.int("EMAIL_VERIFICATION_HOURS", default=48))
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+# Mail to one address (verification, reset, "you already have an account"), and notices to one
+# account, within an hour; a notice about the same thing is sent at most once a day.
+ACCOUNT_MAIL_PER_ADDRESS_HOUR = env.int("ACCOUNT_MAIL_PER_ADDRESS_HOUR", default=5)
+NOTICES_PER_ACCOUNT_HOUR = env.int("NOTICES_PER_ACCOUNT_HOUR", default=5)
+NOTICE_REPEAT_AFTER = timedelta(hours=24)
+
+SECURITY_LOG_RETENTION = timedelta(days=env.int("SECURITY_LOG_RETENTION_DAYS", default=365))
+SECURITY_LOG_MAX_ROWS = env.int("SECURITY_LOG_MAX_ROWS", default=5000)
+SECURITY_LOG_MAX_FAILED_SIGN_IN_ROWS = 500
+CELERY_BEAT_SCHEDULE["accounts-security-log-trim"] = {
+    "task": "fibe_access.accounts.tasks.security_log_trim",
+    "schedule": schedule(timedelta(hours=1)),
+}
+
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# 32 bytes, urlsafe base64: AES-GCM for agent keys. Required when debug is off; under debug it
+# may be left out and is then derived from SECRET_KEY. Old keys (comma-separated) still decrypt
+# until `manage.py reencrypt_agent_keys` has moved every agent key to the current one.
+API_KEY_ENCRYPTION_KEY = env.str("API_KEY_ENCRYPTION_KEY", default="")
+API_KEY_ENCRYPTION_OLD_KEYS = env.list("API_KEY_ENCRYPTION_OLD_KEYS", default=[])
+if not API_KEY_ENCRYPTION_KEY and not DEBUG:
+    raise ImproperlyConfigured(
+        "API_KEY_ENCRYPTION_KEY must be set when DJANGO_DEBUG is off: 32 random bytes, urlsafe "
+        'base64, e.g. the output of  python3 -c "import base64, os; '
+        'print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
+    )
 
 OTP_TOTP_ISSUER = "Fibe"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True

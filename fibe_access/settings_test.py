@@ -2,6 +2,9 @@
 
 import os
 
+# Never the local env file of `make run` (its SQLite, embedded Redis and debug mode), even
+# when one exists or FIBE_ENV_FILE names one: the suite runs on the configuration below.
+os.environ["FIBE_ENV_FILE"] = ""
 os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fibe_access")
@@ -9,6 +12,8 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "1")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("API_KEY_ENCRYPTION_KEY", "dGVzdC1vbmx5LWFnZW50LWtleS1lbmNyeXB0aW9uLTA=")
 
 from .settings import *  # noqa: E402, F403
 

@@ -4,7 +4,7 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
-from .api import api
+from .api.site import api
 
 # Staff reach the admin only with a verified second factor.
 admin.site.__class__ = OTPAdminSite

@@ -48,6 +48,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("keys.change_apikey")
+
+    def delete_model(self, request, obj):
+        services.key_delete(actor=Actor.from_request(request, source=Source.ADMIN), key=obj)
+
+    def delete_queryset(self, request, queryset):
+        actor = Actor.from_request(request, source=Source.ADMIN)
+        for key in queryset:
+            services.key_delete(actor=actor, key=key)
+
     @admin.display(description="status")
     def status_now(self, key):
         return key.current_status()
@@ -66,10 +77,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
             service(actor=actor, key=key)
         self.message_user(request, f"{verb} {queryset.count()} key(s).", messages.SUCCESS)
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["revoke"])
     def revoke(self, request, queryset):
         self._run(request, queryset, services.key_revoke, "Revoked")
 
-    @admin.action(description="Expire selected keys now")
+    @admin.action(description="Expire selected keys now", permissions=["revoke"])
     def expire_now(self, request, queryset):
         self._run(request, queryset, services.key_expire_now, "Expired")

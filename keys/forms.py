@@ -3,6 +3,8 @@ from datetime import UTC, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
+from fibe_access.accounts.forms import RefuseNulMixin
+
 from . import scopes
 
 EXPIRY_CHOICES = [
@@ -16,7 +18,7 @@ RESTRICT_PREFIX = "restrict_"
 MAX_RESOURCE_CHOICES = 500
 
 
-class KeyCreateForm(forms.Form):
+class KeyCreateForm(RefuseNulMixin, forms.Form):
     label = forms.CharField(
         label="Label",
         max_length=100,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from fibe_access.resources.registry import restrictable
+
 from . import scopes
 from .models import ApiKey
-from .services import family_model
 
 ACTION_ORDER = ("read", "write", "delete", "manage")
 
@@ -47,17 +48,13 @@ def _resource_names(keys: list[ApiKey]) -> dict[str, dict[int, str]]:
             wanted[family].update(ids)
     names: dict[str, dict[int, str]] = {}
     for family, ids in wanted.items():
-        model = family_model(family)
+        target = restrictable(family)
         names[family] = (
-            dict(model.objects.filter(pk__in=ids).values_list("pk", _label_field(model)))
-            if model
+            dict(target.model.objects.filter(pk__in=ids).values_list("pk", target.label_field))
+            if target
             else {}
         )
     return names
-
-
-def _label_field(model) -> str:
-    return "name" if any(f.name == "name" for f in model._meta.fields) else "url"
 
 
 def key_cards(keys: list[ApiKey]) -> list[KeyCard]:
@@ -87,12 +84,12 @@ def resource_choices(*, owner, limit: int = 500) -> dict[str, list[tuple[int, st
     ID sent for such a family is refused rather than ignored)."""
     out = {}
     for family in scopes.FAMILIES:
-        model = family_model(family)
-        if model is None:
+        target = restrictable(family)
+        if target is None:
             continue
-        label_field = _label_field(model)
+        label_field = target.label_field
         rows = list(
-            model.objects.filter(owner=owner)
+            target.model.objects.filter(owner=owner)
             .order_by(label_field, "pk")
             .values_list("pk", label_field)[:limit]
         )

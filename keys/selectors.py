@@ -7,9 +7,9 @@ def key_list(*, owner) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(owner=owner).order_by("-created_at", "-id")
 
 
-def key_get(*, owner, pk: int) -> ApiKey:
-    """The owner's key ``pk``; raises ApiKey.DoesNotExist otherwise."""
-    return ApiKey.objects.get(owner=owner, pk=pk)
+def key_get(*, owner, pk: int) -> ApiKey | None:
+    """The owner's key ``pk``, or None."""
+    return ApiKey.objects.filter(owner=owner, pk=pk).first()
 
 
 def key_for_token_digest(digest: str) -> ApiKey | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -14,25 +13,15 @@ from django.utils import timezone
 from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.models import SecurityEvent
 from fibe_access.accounts.services import security_log
-from fibe_access.resources.registry import FAMILIES
+from fibe_access.accounts.verification import require_verified
+from fibe_access.resources.registry import restrictable
 
-from . import auth, crypto, scopes, tokens
+from . import cache, crypto, scopes, tokens
 from .models import ApiKey
 
 Kind = SecurityEvent.Kind
-# Families whose records live outside fibe_access.resources.
-OTHER_FAMILY_MODELS = {"webhooks": "webhooks.WebhookEndpoint"}
 MAX_RESTRICTED_IDS = 100
 MAX_ID = 2**63 - 1
-
-
-def family_model(family: str):
-    if family in FAMILIES:
-        return FAMILIES[family].model
-    try:
-        return apps.get_model(OTHER_FAMILY_MODELS[family])
-    except (KeyError, LookupError, ValueError):
-        return None
 
 
 def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[str, list[int]]:
@@ -72,9 +61,10 @@ def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[s
                     )
                 }
             )
-        model = family_model(family)
-        if model is None:
+        target = restrictable(family)
+        if target is None:
             raise ValidationError({"restrictions": f"'{family}' cannot be restricted yet."})
+        model = target.model
         wanted = set(ids) | set(out.get(family, []))
         found = set(model.objects.filter(owner=owner, pk__in=wanted).values_list("pk", flat=True))
         missing = sorted(wanted - found)
@@ -93,9 +83,9 @@ def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[s
 
 def _forget(digest: str) -> None:
     """Stop every process trusting its cached copy of this key from now until the change
-    commits, then make them re-read it (see keys.auth)."""
-    auth.change_begin(digest)
-    transaction.on_commit(lambda: auth.change_done(digest))
+    commits, then make them re-read it (see keys.cache)."""
+    cache.change_begin(digest)
+    transaction.on_commit(lambda: cache.change_done(digest))
 
 
 def _set_token(key: ApiKey) -> str:
@@ -120,6 +110,7 @@ def key_create(
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it with its token, which is never available again."""
     actor.require_step_up()
+    require_verified(actor=actor, owner=owner)
     try:
         names = scopes.parse(scope_names)
     except scopes.ScopeError as exc:
@@ -193,7 +184,15 @@ def key_reveal(*, actor: Actor, key: ApiKey) -> str:
     actor.require_step_up()
     if not key.is_agent or not key.encrypted_token:
         raise ValidationError({"is_agent": "Only agent keys can be revealed."})
-    token = crypto.decrypt(key.encrypted_token, context=key.digest)
+    try:
+        token = crypto.decrypt(key.encrypted_token, context=key.digest)
+    except crypto.UndecryptableError:
+        raise ValidationError(
+            {
+                "is_agent": "This token was encrypted with a key this server no longer has, so it "
+                "cannot be shown. Rotate the key to issue a new token."
+            }
+        ) from None
     security_log(
         actor=actor, user=key.owner, kind=Kind.KEY_REVEALED, label=key.label, key_id=key.pk
     )
@@ -228,3 +227,30 @@ def key_revoke(*, actor: Actor, key: ApiKey) -> ApiKey:
         _forget(key.digest)
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_REVOKED, label=key.label, key_id=key.pk)
     return key
+
+
+def keys_reencrypt(*, actor: Actor) -> dict:
+    """Move every agent key's stored token under the current encryption key (an operator's
+    command). Returns counts, and the ids no configured key could open."""
+    current = crypto.current_key_id()
+    moved, already, undecryptable = 0, 0, []
+    ids = ApiKey.objects.exclude(encrypted_token="").values_list("pk", flat=True)
+    for pk in list(ids.order_by("pk")):
+        with transaction.atomic():
+            key = (
+                ApiKey.objects.select_for_update().filter(pk=pk).exclude(encrypted_token="").first()
+            )
+            if key is None:
+                continue
+            if crypto.key_id_of(key.encrypted_token) == current:
+                already += 1
+                continue
+            try:
+                token = crypto.decrypt(key.encrypted_token, context=key.digest)
+            except crypto.UndecryptableError:
+                undecryptable.append(pk)
+                continue
+            key.encrypted_token = crypto.encrypt(token, context=key.digest)
+            key.save(update_fields=["encrypted_token"])
+            moved += 1
+    return {"reencrypted": moved, "already_current": already, "undecryptable": undecryptable}

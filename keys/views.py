@@ -9,27 +9,28 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from fibe_access.accounts import shown_once
 from fibe_access.accounts.actor import Actor
-from fibe_access.accounts.pages import confirm_page
+from fibe_access.accounts.pages import confirm_page, verified_email_required
 from fibe_access.accounts.stepup import step_up_required
 
 from . import presenters, selectors, services
 from .forms import KeyCreateForm
 from .models import ApiKey
 
-NEW_TOKEN_SESSION_KEY = "fibe_new_api_token"  # noqa: S105 - a session key name
+NEW_TOKEN = "api_token"  # noqa: S105 - the name of a shown-once slot
 
 
 def _owned_key(request, key_id: int) -> ApiKey:
-    try:
-        return selectors.key_get(owner=request.user, pk=key_id)
-    except ApiKey.DoesNotExist:
-        raise Http404("No such API key.") from None
+    key = selectors.key_get(owner=request.user, pk=key_id)
+    if key is None:
+        raise Http404("No such API key.")
+    return key
 
 
 def _show_token_once(request, key: ApiKey, token: str):
-    request.session[NEW_TOKEN_SESSION_KEY] = {"key_id": key.pk, "token": token}
-    return redirect("keys:token", key_id=key.pk)
+    response = redirect("keys:token", key_id=key.pk)
+    return shown_once.stash(request, response, NEW_TOKEN, {"key_id": key.pk, "token": token})
 
 
 @login_required
@@ -40,6 +41,7 @@ def key_list(request):
 
 
 @login_required
+@verified_email_required
 @step_up_required
 @require_http_methods(["GET", "POST"])
 def key_create(request):
@@ -90,14 +92,15 @@ def _add_service_errors(form, exc: ValidationError) -> None:
 @never_cache
 def key_token(request, key_id: int):
     """The token of a key just created or rotated, shown once: a reload shows nothing."""
-    shown = request.session.pop(NEW_TOKEN_SESSION_KEY, None)
+    shown = shown_once.take(request, NEW_TOKEN)
     if not shown or shown.get("key_id") != key_id:
         messages.info(
             request, "For your safety a token is only shown once. Rotate the key to get a new one."
         )
-        return redirect("keys:list")
+        return shown_once.forget(redirect("keys:list"), NEW_TOKEN)
     key = _owned_key(request, key_id)
-    return render(request, "keys/token.html", {"key": key, "token": shown["token"]})
+    response = render(request, "keys/token.html", {"key": key, "token": shown["token"]})
+    return shown_once.forget(response, NEW_TOKEN)
 
 
 @login_required

@@ -12,6 +12,11 @@ from fibe_access.accounts.actor import Actor, Source
 
 from .factories import UserFactory
 
+pytest_plugins = [
+    "tests.fixtures",  # real servers: receiver, private Redis, Celery workers
+    "tests.throttles",  # sign-in throttle counters cleared before each test
+]
+
 PASSWORD = "correct horse battery staple 42"
 
 

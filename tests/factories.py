@@ -1,4 +1,5 @@
 import factory
+from django.utils import timezone
 
 from fibe_access.accounts.models import User
 
@@ -9,6 +10,8 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
+    # Made by an operator, as the shell would: trusted as verified.
+    email_verified_at = factory.LazyFunction(timezone.now)
     password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple 42")
 
     @factory.post_generation

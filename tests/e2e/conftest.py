@@ -44,12 +44,36 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
+    """A page whose every Content-Security-Policy violation fails the test that made it."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    page.csp_violations = []
+    page.on(
+        "console",
+        lambda msg: (
+            page.csp_violations.append(f"{page.url}: {msg.text}")
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert page.csp_violations == []
+
+
+def mail_link(to: str, pattern: str) -> str:
+    """The path of the link in the newest mail to ``to`` (the live server shares this process's
+    locmem outbox)."""
+    from django.core import mail
+
+    for message in reversed(mail.outbox):
+        if to in message.to:
+            found = re.search(pattern, message.body)
+            if found:
+                return found[1]
+    raise AssertionError(f"no mail to {to} with {pattern}")
 
 
 def screenshot(page, name: str) -> Path:
@@ -87,6 +111,13 @@ class Person:
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_label("Password again").fill(PASSWORD)
         page.get_by_role("button", name="Create account").click()
+        page.wait_for_url(re.compile(r"/accounts/signup/done/"))
+        assert page.get_by_role("heading", name="Check your inbox").is_visible()
+        page.goto(mail_link(self.email, r"https?://[^/]+(/accounts/verify-email/\S+/)"))
+        page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+        page.get_by_label("E-mail address").fill(self.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(re.compile(r"/profile/totp/"))
         self.secret = page.locator("#totp-secret").inner_text().strip()
         screenshot(page, "totp-enrol")

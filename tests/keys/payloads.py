@@ -1,54 +1,72 @@
-"""Valid requests for every generated operation, so tests can walk OPERATIONS."""
+"""Valid requests for every operation of the registry, so tests can walk all of them."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 
-import fibe_access.api  # noqa: F401 - builds the routes, filling OPERATIONS
+from fibe_access.api.operations import REGISTRY
 from fibe_access.resources.models import Playground
 from fibe_access.resources.registry import FAMILIES
 from tests.factories import resource_make
+from webhooks.models import Delivery, Event, WebhookEndpoint
+
+OPERATIONS = list(REGISTRY.values())
 
 CREATE = {
     "secrets": {"name": "db password", "value": "hunter2-but-longer"},
     "job_env": {"name": "region", "key": "AWS_REGION", "value": "eu-west-1"},
     "playspecs": {"name": "spec", "config": {"image": "python:3.11"}},
     "templates": {"name": "tpl", "source_url": "https://example.com/t.yaml"},
+    "webhooks": {"url": "http://127.0.0.1:9/hook", "events": ["playground.created"]},
 }
 
 
-def family_of(path: str) -> str:
-    return path.split("/")[1]
-
-
 def body_for(op) -> dict | None:
-    if op.method == "GET" or op.method == "DELETE":
+    if op.body is None:
         return None
-    if op.path.endswith("/extend"):
+    if op.name == "playgrounds.extend":
         return {"expires_at": (timezone.now() + timedelta(days=2)).isoformat()}
-    if op.path.endswith(("/launch", "/start", "/stop", "/recreate")):
-        return {}
+    if op.name == "webhooks.recover":
+        return {"since": (timezone.now() - timedelta(days=1)).isoformat()}
     if op.method == "PATCH":
         return {"description": "changed"}
-    return CREATE.get(family_of(op.path), {"name": "new one"})
+    if op.action == "create":
+        return CREATE.get(op.group, {"name": "new one"})
+    assert op.body_optional, f"give {op.name} a valid body here"
+    return {}
 
 
 def target_for(op, owner):
-    """A fresh record the operation can act on (None for collection routes)."""
-    if "{id}" not in op.path:
+    """A fresh record the operation can act on (None for operations without a path
+    parameter)."""
+    if not op.path_params:
         return None
-    fam = FAMILIES[family_of(op.path)]
+    if op.group == "webhooks":
+        endpoint = WebhookEndpoint.objects.create(
+            owner=owner, url="http://127.0.0.1:9/hook", events=["playground.created"]
+        )
+        if op.path_params != ("delivery_id",):
+            return endpoint
+        event = Event.objects.create(type="playground.created", owner=owner, body=b"{}")
+        return Delivery.objects.create(event=event, endpoint=endpoint, status="failed")
+    fam = FAMILIES[op.group]
     extra = {}
     if fam.model is Playground:
-        stopped = op.path.endswith("/start")
+        stopped = op.action == "start"
         extra["status"] = Playground.Status.STOPPED if stopped else Playground.Status.RUNNING
     return resource_make(fam.model, owner, **extra)
 
 
+def path_for(op, obj=None) -> str:
+    path = op.path
+    for name in op.path_params:
+        path = path.replace(f"{{{name}}}", str(obj.pk if obj else 0))
+    return "/api/v1" + path
+
+
 def request(client, op, obj=None, body=None):
-    path = "/api/v1" + op.path.replace("{id}", str(obj.pk if obj else 0))
     body = body_for(op) if body is None else body
     method = getattr(client, op.method.lower())
     if body is None:
-        return method(path)
-    return method(path, body, content_type="application/json")
+        return method(path_for(op, obj))
+    return method(path_for(op, obj), body, content_type="application/json")

@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.resources.models import Playground, Playroom
-from keys import auth, ratelimit, services, tokens
+from keys import cache, ratelimit, services, tokens
 from keys.models import ApiKey
 from tests.factories import api_key_make, resource_make
 
@@ -224,8 +224,8 @@ def test_cached_key_is_dropped_when_another_process_changes_it(user, api_client)
     # when another process revokes it (the row changes and the shared generation moves on,
     # while this process's copy stays in memory)
     ApiKey.objects.filter(pk=key.pk).update(status=ApiKey.Status.REVOKED)
-    ratelimit.change_done(auth.cache_name(key.digest))
-    assert key.digest in auth._local
+    cache.publish_change(cache.cache_name(key.digest))
+    assert key.digest in cache._local
     # then this process refuses it on the very next request
     assert_invalid_token(client.get("/api/v1/me"))
 
@@ -268,8 +268,8 @@ def test_cached_copy_is_not_trusted_while_a_change_is_committing(user, api_clien
     assert client.get("/api/v1/me").status_code == 200
     # when another process has flagged a change and committed it, but not yet moved the
     # generation on
-    ratelimit.change_begin(auth.cache_name(key.digest))
-    assert key.digest in auth._local
+    cache.flag_change(cache.cache_name(key.digest))
+    assert key.digest in cache._local
     ApiKey.objects.filter(pk=key.pk).update(status=ApiKey.Status.EXPIRED)
     # then the next request reads the database and is refused
     assert_invalid_token(client.get("/api/v1/me"))
@@ -282,12 +282,16 @@ def test_key_service_change_flags_then_moves_the_generation_on_commit(
     key, token = api_key_make(user, "playgrounds:read")
     client = api_client(token)
     assert client.get("/api/v1/me").status_code == 200
-    name = auth.cache_name(key.digest)
-    generation = ratelimit.hit(name)[2]
+    name = cache.cache_name(key.digest)
+
+    def generation():
+        return cache.generation(ratelimit.hit(name, also_read=cache.channel(name))[2])
+
+    before = generation()
     # when it is expired through the service and the transaction commits
     with django_capture_on_commit_callbacks(execute=True):
         services.key_expire_now(actor=CLI, key=key)
-        assert ratelimit.hit(name)[2] is None  # in flight: nobody trusts a cached copy
+        assert generation() is None  # in flight: nobody trusts a cached copy
     # then the flag is gone, the generation moved on, and the key is refused
-    assert ratelimit.hit(name)[2] == generation + 1
+    assert generation() == before + 1
     assert_invalid_token(client.get("/api/v1/me"))

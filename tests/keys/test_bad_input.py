@@ -30,7 +30,7 @@ def world(user):
 
 BAD = [
     ("post", "/playspecs", "{not json", 400, None),
-    ("post", "/playspecs", "[]", 422, None),
+    ("post", "/playspecs", "[]", 422, "body"),
     ("post", "/playspecs", {}, 422, "name"),
     ("post", "/playspecs", {"name": None}, 422, "name"),
     ("post", "/playspecs", {"name": "x" * 201}, 422, "name"),

@@ -3,17 +3,19 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from fibe_access.accounts.actor import Source
+from fibe_access.api.caller import Caller
+from fibe_access.api.operations import REGISTRY, invoke
 from fibe_access.resources.models import Playground, Playspec, Secret
 from fibe_access.resources.registry import FAMILIES
 from keys import scopes
-from keys.api import OPERATIONS
 from keys.models import ApiKey
 from tests.factories import api_key_make, resource_make
 
-from .payloads import CREATE, request, target_for
+from .payloads import CREATE, OPERATIONS, request, target_for
 
 EVERYTHING = [f"{family}:manage" for family in scopes.FAMILIES] + ["launch:write"]
-ITEM_OPERATIONS = [op for op in OPERATIONS if "{id}" in op.path]
+ITEM_OPERATIONS = [op for op in OPERATIONS if op.path_params]
 
 
 def snapshot(obj):
@@ -135,7 +137,7 @@ def test_import_templates_scope_restricts_the_templates_family(user, api_client)
     assert client.get(f"/api/v1/templates/{other.pk}").status_code == 404
 
 
-@pytest.mark.parametrize("op", ITEM_OPERATIONS, ids=lambda op: f"{op.method} {op.path}")
+@pytest.mark.parametrize("op", ITEM_OPERATIONS, ids=lambda op: op.name)
 def test_no_key_reaches_another_accounts_resource(op, user, other_user, api_client):
     # given a key with every scope, and a record of another account
     _, token = api_key_make(user, *EVERYTHING)
@@ -178,3 +180,56 @@ def test_webhooks_restriction_is_checked_against_the_owners_endpoints(user, othe
     assert key.restrictions == {"webhooks": [mine.pk]}
     with pytest.raises(ValidationError, match=f"No webhooks with ID {theirs.pk}"):
         api_key_make(user, "webhooks:read", restrictions={"webhooks": [theirs.pk]})
+
+
+def test_a_key_restricted_on_playgrounds_cannot_launch_one(user, api_client):
+    # given a key that may launch, restricted to one playground
+    spec, mine = resource_make(Playspec, user), resource_make(Playground, user)
+    key, token = api_key_make(
+        user, "launch:write", "playgrounds:read", restrictions={"playgrounds": [mine.pk]}
+    )
+    # when it launches, then it is refused, saying why, through REST and invoke alike
+    response = api_client(token).generic("POST", f"/api/v1/playspecs/{spec.pk}/launch")
+    assert response.status_code == 403
+    assert response.json() == {
+        "code": "insufficient_scope",
+        "message": "This API key is restricted to listed playgrounds and cannot create new "
+        "ones, which playspecs.launch does.",
+    }
+    caller = Caller.for_key(key, source=Source.MCP)
+    assert invoke("playspecs.launch", caller, path={"id": spec.pk}) == (403, response.json())
+    # and no playground appeared; the docs say so
+    assert list(Playground.objects.all()) == [mine]
+    assert "Creates playgrounds: a key restricted" in REGISTRY["playspecs.launch"].description
+
+
+def test_a_playspec_outside_the_restriction_reads_as_null_on_a_playground(user, api_client):
+    # given playgrounds launched from a listed and from a hidden playspec
+    listed, hidden = resource_make(Playspec, user), resource_make(Playspec, user)
+    from_listed = resource_make(Playground, user, playspec=listed)
+    from_hidden = resource_make(Playground, user, playspec=hidden, status="running")
+    key, token = api_key_make(
+        user, "playspecs:read", "playgrounds:manage", restrictions={"playspecs": [listed.pk]}
+    )
+    client = api_client(token)
+    # then every answer shows the listed playspec and null for the hidden one
+    items = client.get("/api/v1/playgrounds").json()["items"]
+    assert {i["id"]: i["playspec"] for i in items} == {
+        from_listed.pk: listed.pk,
+        from_hidden.pk: None,
+    }
+    assert client.get(f"/api/v1/playgrounds/{from_hidden.pk}").json()["playspec"] is None
+    assert (
+        client.generic("POST", f"/api/v1/playgrounds/{from_hidden.pk}/stop").json()["playspec"]
+        is None
+    )
+    caller = Caller.for_key(key, source=Source.MCP)
+    status, got = invoke("playgrounds.get", caller, path={"id": from_hidden.pk})
+    assert status == 200 and got["playspec"] is None
+    # while the record keeps it, and a key without the restriction sees it
+    from_hidden.refresh_from_db()
+    assert from_hidden.playspec_id == hidden.pk and from_hidden.status == "stopped"
+    _, plain = api_key_make(user, "playgrounds:read")
+    got = api_client(plain).get(f"/api/v1/playgrounds/{from_hidden.pk}").json()
+    assert got["playspec"] == hidden.pk
+    assert "`playspec`: null when it names" in REGISTRY["playgrounds.get"].description

@@ -103,38 +103,3 @@ def app_server(transactional_db, private_redis, tmp_path, settings):
     yield start
     for server in servers:
         server.stop()
-
-
-# --- webhooks: the fixtures of tests/webhooks, reused as they are ------------------------------
-# (receiver, redis_server, broker, start_worker, make_endpoint: a private Redis, real Celery
-# workers on it and the test database, a loopback receiver.)
-from tests.webhooks.conftest import (  # noqa: E402, F401
-    _point_celery,
-    broker,
-    make_endpoint,
-    receiver,
-    redis_server,
-    start_worker,
-)
-from tests.webhooks.servers import Receiver  # noqa: E402
-
-
-class RestartableRedis(RedisServer):
-    """A private Redis that can be stopped and started again on the same port, empty."""
-
-    def start_again_empty(self, workdir: Path) -> None:
-        assert self.proc.poll() is not None, "stop it first"
-        self.start(workdir)
-
-
-def receiver_on(port: int) -> Receiver:
-    """tests/webhooks' Receiver, bound to a given port (to bring a receiver back up where it
-    was)."""
-    from tests.webhooks import servers
-
-    original = servers.ThreadingHTTPServer
-    servers.ThreadingHTTPServer = lambda _address, handler: original(("127.0.0.1", port), handler)
-    try:
-        return Receiver()
-    finally:
-        servers.ThreadingHTTPServer = original

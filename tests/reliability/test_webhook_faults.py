@@ -14,12 +14,10 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from tests.webhooks.servers import Reply, wait_until
+from tests.webhooks.servers import Receiver, Reply, wait_until
 from webhooks import delivery as engine
 from webhooks.models import Attempt, Delivery
 from webhooks.publish import publish_event
-
-from .conftest import receiver_on
 
 pytestmark = pytest.mark.reliability
 CONCURRENCY = 2
@@ -138,7 +136,7 @@ def test_receiver_down_then_up_retries_deliver_everything_with_reasons_logged(
         assert timedelta(minutes=3.9) < d.next_attempt_at - timezone.now() < timedelta(minutes=6.1)
     # when the receiver is back on its port and the 5-minute retries fall due (this test moves
     # next_attempt_at to now rather than wait five minutes)
-    back = receiver_on(port)
+    back = Receiver(port)
     try:
         Delivery.objects.update(next_attempt_at=timezone.now())
         # then every delivery arrives exactly once, on its third attempt

@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 
 from fibe_access.celery import app as celery_app
-from tests.webhooks.servers import wait_until
+from tests.fixtures import point_celery
+from tests.webhooks.servers import RedisServer, wait_until
 from webhooks import delivery as engine
 from webhooks.models import Delivery, Event
 from webhooks.publish import publish_event
 
-from .conftest import RestartableRedis, _point_celery
 from .test_webhook_faults import beat_until, webhook_ids
 
 pytestmark = pytest.mark.reliability
@@ -27,10 +27,10 @@ def broker(tmp_path):
     """This module's own Redis (it gets stopped), in place of the shared one."""
     previous = celery_app.conf.broker_url
     (tmp_path / "redis-before").mkdir()
-    server = RestartableRedis(tmp_path / "redis-before")
-    _point_celery(server.url)
+    server = RedisServer(tmp_path / "redis-before")
+    point_celery(server.url)
     yield server
-    _point_celery(previous)
+    point_celery(previous)
     server.stop()
 
 

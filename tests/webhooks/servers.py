@@ -3,6 +3,8 @@ worker. Each is stopped by its own PID by the fixture that started it."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
 import socket
@@ -41,9 +43,10 @@ class Received:
 
 
 class Receiver:
-    """Records every POST; answers with queued ``Reply``s, then with ``default``."""
+    """Records every POST; answers with queued ``Reply``s, then with ``default``. ``port``
+    brings a receiver back up where an earlier one was (0: any free port)."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.received: list[Received] = []
         self.replies: deque[Reply] = deque()
         self.default = Reply()
@@ -74,7 +77,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hook"
@@ -150,6 +153,10 @@ class RedisServer:
             self.stop()
             raise RuntimeError("redis-server did not start")
 
+    def start_again_empty(self, workdir: Path) -> None:
+        assert self.proc.poll() is not None, "stop it first"
+        self.start(workdir)
+
     def _pong(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
@@ -157,6 +164,18 @@ class RedisServer:
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+    def queued(self, queue: str = "webhooks") -> list[tuple[str, list]]:
+        """(task name, args) of every message waiting on a Celery queue of this Redis, oldest
+        first, read from kombu's list without consuming it."""
+        import redis
+
+        out = []
+        for raw in reversed(redis.Redis.from_url(self.url).lrange(queue, 0, -1)):
+            message = json.loads(raw)
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            out.append((message["headers"]["task"], args))
+        return out
 
     def stop(self) -> None:
         if self.proc.poll() is None:

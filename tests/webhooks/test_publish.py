@@ -3,6 +3,7 @@ import json
 import pytest
 from django.db import transaction
 
+from webhooks import queue
 from webhooks.events import EVENT_NAMES, EVENTS, grouped
 from webhooks.models import Delivery, Event
 from webhooks.publish import publish_event
@@ -66,6 +67,7 @@ def test_beat_schedule_names_registered_tasks():
         "webhooks.tasks.endpoints_disable_failing",
     ]
     assert all(name in app.tasks for name in names)
+    assert queue.ATTEMPT_TASK in app.tasks and queue.BATCH_TASK in app.tasks
     assert app.amqp.router.route({}, "webhooks.tasks.delivery_attempt")["queue"].name == "webhooks"
 
 
@@ -98,3 +100,23 @@ def test_rolled_back_publish_leaves_nothing_and_enqueues_nothing(
 
     assert callbacks == []
     assert not Event.objects.exists() and not Delivery.objects.exists()
+
+
+@pytest.mark.parametrize("count", [3, queue.FANOUT_INLINE + 25])
+def test_commit_puts_one_message_per_delivery_or_batches_a_large_fanout(
+    user, make_endpoint, broker, count, django_capture_on_commit_callbacks
+):
+    for i in range(count):
+        make_endpoint(f"https://h{i}.example/hook")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_event(owner=user, event="playground.created", data=DATA)
+        assert broker.queued() == []  # nothing leaves before the commit
+
+    ids = sorted(Delivery.objects.values_list("pk", flat=True))
+    queued = broker.queued()
+    if count <= queue.FANOUT_INLINE:
+        assert sorted(queued) == [(queue.ATTEMPT_TASK, [pk]) for pk in ids]
+    else:
+        assert [name for name, _ in queued] == [queue.BATCH_TASK]
+        assert sorted(queued[0][1][0]) == ids

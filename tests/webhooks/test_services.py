@@ -8,7 +8,7 @@ from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
 from fibe_access.accounts.stepup import StepUpRequired
 from webhooks import delivery as engine
-from webhooks import selectors, services
+from webhooks import queue, selectors, services
 from webhooks.models import Delivery
 from webhooks.publish import publish_event
 
@@ -144,7 +144,7 @@ def test_delivery_log_filters_in_constant_queries(
 
 
 def test_enqueue_due_picks_due_lost_and_stuck_deliveries_only(
-    user, make_endpoint, settings, django_capture_on_commit_callbacks
+    user, make_endpoint, broker, django_capture_on_commit_callbacks
 ):
     make_endpoint("http://127.0.0.1:9/a")
     for _ in range(5):
@@ -162,7 +162,13 @@ def test_enqueue_due_picks_due_lost_and_stuck_deliveries_only(
 
     with django_capture_on_commit_callbacks() as callbacks:
         count = engine.deliveries_enqueue_due()
+        assert broker.queued() == []  # nothing leaves before the commit
+    for callback in callbacks:
+        callback()
 
+    queued = broker.queued()
     assert count == 3 and len(callbacks) == 1
-    assert set(callbacks[0].delivery_ids) == {lost.pk, retry_due.pk, stuck.pk}
-    assert fresh.pk not in callbacks[0].delivery_ids
+    assert sorted(queued) == sorted(
+        (queue.ATTEMPT_TASK, [pk]) for pk in (lost.pk, retry_due.pk, stuck.pk)
+    )
+    assert (queue.ATTEMPT_TASK, [fresh.pk]) not in queued

@@ -11,12 +11,12 @@ from standardwebhooks.webhooks import Webhook
 
 from fibe_access.accounts.actor import Actor, Source
 from keys.services import key_create
+from tests.fixtures import SECRET
 from webhooks import delivery as engine
 from webhooks.models import Attempt, Delivery
 from webhooks.publish import publish_event
 from webhooks.signing import github_signature
 
-from .conftest import SECRET
 from .servers import Reply, wait_until
 
 pytestmark = pytest.mark.reliability

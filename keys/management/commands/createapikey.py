@@ -50,9 +50,11 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         User = get_user_model()  # noqa: N806
         try:
-            owner = User.objects.get(email__iexact=opts["email"].strip())
+            owner = User.objects.get_by_natural_key(opts["email"].strip())
         except User.DoesNotExist:
             raise CommandError(f"No account with e-mail {opts['email']!r}.") from None
+        if not owner.is_active:
+            raise CommandError(f"The account {owner.email} is deactivated.")
         expires_at = None
         if opts["expires"]:
             try:

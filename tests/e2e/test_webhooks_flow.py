@@ -13,7 +13,6 @@ from fibe_access.resources.services import resource_create
 from webhooks.models import Attempt, Delivery
 from webhooks.tasks import deliveries_enqueue_due
 
-from ..webhooks.conftest import broker, receiver, redis_server, start_worker  # noqa: F401
 from ..webhooks.servers import Reply, wait_until
 from .conftest import screenshot
 
@@ -21,16 +20,19 @@ pytestmark = pytest.mark.e2e
 
 
 def _reload_until(page, predicate, timeout=20):
+    """Load the current page again until predicate() holds. A fresh navigation (not
+    page.reload(), which fails while an earlier navigation is still being committed)."""
+    url = page.url
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        page.reload()
+        page.goto(url, wait_until="load")
         if predicate():
             return True
         time.sleep(0.5)
     return False
 
 
-def test_webhook_flow_as_a_new_user(page, person, receiver, start_worker):  # noqa: F811
+def test_webhook_flow_as_a_new_user(page, person, receiver, start_worker):
     start_worker()  # returns once the worker is ready
     user = User.objects.get(email=person.email)
 
@@ -53,6 +55,8 @@ def test_webhook_flow_as_a_new_user(page, person, receiver, start_worker):  # no
 
     # when they press Test webhook, the receiver gets a signed sample and the log shows 200
     page.get_by_role("button", name="Test webhook").click()
+    # the form posts and redirects back: wait for the page that says so
+    page.get_by_text("Test event sent").wait_for()
     assert receiver.wait_for(1, timeout=20)
     assert receiver.received[0].headers["X-Playground-Event"] == "playground.created"
     assert _reload_until(

@@ -70,7 +70,7 @@ def _claim(delivery_id: int):
             delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, None
             delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
             return None
-        token = slots.acquire(delivery.endpoint_id)
+        token = slots.acquire(delivery.endpoint_id, delivery.endpoint.owner_id)
         if token is None:
             return BUSY
         delivery.in_flight_since = now
@@ -102,7 +102,7 @@ def delivery_attempt(*, delivery_id: int) -> Attempt | None:
     try:
         return _send_and_record(delivery)
     finally:
-        slots.release(delivery.endpoint_id, token)
+        slots.release(delivery.endpoint_id, delivery.endpoint.owner_id, token)
 
 
 def _send_and_record(delivery: Delivery) -> Attempt | None:

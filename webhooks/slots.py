@@ -1,5 +1,6 @@
-"""Per-endpoint concurrency: at most WEBHOOKS_ENDPOINT_CONCURRENCY attempts to one endpoint at
-once, across every worker process. Slots are members of a Redis sorted set scored by when
+"""Fair shares of the workers: at most WEBHOOKS_ENDPOINT_CONCURRENCY attempts to one endpoint,
+and WEBHOOKS_ACCOUNT_CONCURRENCY to one account's endpoints, at once across every worker
+process. Slots are members of a Redis sorted set scored by when
 their lease ends, so a worker killed mid-send frees its slot when the lease runs out; a slot
 is released as soon as its attempt is recorded.
 
@@ -20,14 +21,17 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 UNLIMITED = "-"  # a slot granted without Redis; release does nothing
 
+# KEYS: the sets; ARGV: now, lease end, token, lease ms, then one limit per set.
 ACQUIRE_LUA = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  return 1
+for i = 1, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[1])
+  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[4 + i]) then return 0 end
 end
-return 0
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
+  redis.call('PEXPIRE', KEYS[i], ARGV[4])
+end
+return 1
 """
 
 
@@ -41,8 +45,11 @@ def _client():
     return backend, client
 
 
-def _key(backend, endpoint_id: int) -> str:
-    return backend.make_and_validate_key(f"fibe:wh:slots:{endpoint_id}")
+def _keys(backend, endpoint_id: int, owner_id: int) -> list[str]:
+    return [
+        backend.make_and_validate_key(f"fibe:wh:slots:e{endpoint_id}"),
+        backend.make_and_validate_key(f"fibe:wh:slots:a{owner_id}"),
+    ]
 
 
 def lease_seconds() -> float:
@@ -50,11 +57,12 @@ def lease_seconds() -> float:
     return settings.WEBHOOKS_ATTEMPT_BUDGET + settings.WEBHOOKS_CONNECT_TIMEOUT + 30
 
 
-def acquire(endpoint_id: int) -> str | None:
-    """A slot token, or None when the endpoint already has its limit of attempts in flight."""
-    limit = settings.WEBHOOKS_ENDPOINT_CONCURRENCY
+def acquire(endpoint_id: int, owner_id: int) -> str | None:
+    """A slot token, or None when the endpoint or its account already has its limit of
+    attempts in flight."""
+    limits = [settings.WEBHOOKS_ENDPOINT_CONCURRENCY, settings.WEBHOOKS_ACCOUNT_CONCURRENCY]
     backend, client = _client()
-    if client is None or limit <= 0:
+    if client is None or min(limits) <= 0:
         return UNLIMITED
     token, now = uuid.uuid4().hex, time.time()
     lease = lease_seconds()
@@ -63,8 +71,8 @@ def acquire(endpoint_id: int) -> str | None:
         if script is None:
             script = backend._fibe_slot_script = client.register_script(ACQUIRE_LUA)
         got = script(
-            keys=[_key(backend, endpoint_id)],
-            args=[now, limit, now + lease, token, int(lease * 1000)],
+            keys=_keys(backend, endpoint_id, owner_id),
+            args=[now, now + lease, token, int(lease * 1000), *limits],
         )
     except RedisError:
         logger.warning("webhook slots: Redis unavailable, sending without a slot")
@@ -72,13 +80,14 @@ def acquire(endpoint_id: int) -> str | None:
     return token if got else None
 
 
-def release(endpoint_id: int, token: str | None) -> None:
+def release(endpoint_id: int, owner_id: int, token: str | None) -> None:
     if not token or token == UNLIMITED:
         return
     backend, client = _client()
     if client is None:
         return
     try:
-        client.zrem(_key(backend, endpoint_id), token)
+        for key in _keys(backend, endpoint_id, owner_id):
+            client.zrem(key, token)
     except RedisError:
         pass  # the lease frees it

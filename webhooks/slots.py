@@ -87,7 +87,9 @@ def release(endpoint_id: int, owner_id: int, token: str | None) -> None:
     if client is None:
         return
     try:
+        pipe = client.pipeline(transaction=False)  # one round trip
         for key in _keys(backend, endpoint_id, owner_id):
-            client.zrem(key, token)
+            pipe.zrem(key, token)
+        pipe.execute()
     except RedisError:
         pass  # the lease frees it

@@ -236,6 +236,14 @@ WEBHOOKS_DISABLE_AFTER = timedelta(seconds=env.int("WEBHOOKS_DISABLE_AFTER", def
 WEBHOOKS_LOG_RETENTION = timedelta(seconds=env.int("WEBHOOKS_LOG_RETENTION", default=30 * 86400))
 WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=5.0)
 WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=15.0)
+# One attempt, from connect to the last byte read, is cut after this many seconds (a receiver
+# dribbling bytes cannot hold a worker); one endpoint, and one account, has at most so many
+# attempts in flight (webhooks.slots).
+WEBHOOKS_ATTEMPT_BUDGET = env.float("WEBHOOKS_ATTEMPT_BUDGET", default=20.0)
+WEBHOOKS_ENDPOINT_CONCURRENCY = env.int("WEBHOOKS_ENDPOINT_CONCURRENCY", default=4)
+WEBHOOKS_ACCOUNT_CONCURRENCY = env.int("WEBHOOKS_ACCOUNT_CONCURRENCY", default=8)
+# Test sends, redeliveries and recoveries asked for, per endpoint per minute.
+WEBHOOKS_SENDS_PER_MINUTE = env.int("WEBHOOKS_SENDS_PER_MINUTE", default=10)
 # The beat scan re-enqueues a due delivery whose broker message is older than this (lost), and
 # one in flight longer than WEBHOOKS_STUCK_AFTER (its worker died mid-send).
 WEBHOOKS_REENQUEUE_AFTER = timedelta(seconds=env.float("WEBHOOKS_REENQUEUE_AFTER", default=60))

@@ -1,10 +1,10 @@
-"""Sign-in lockouts and rate-limit counters live in the shared Redis cache: each test starts
-with none, so one test's failed sign-ins never lock another out."""
+"""Sign-in lockouts, rate-limit counters and webhook slots live in the shared Redis cache: each
+test starts with none, so one test's failed sign-ins never lock another out."""
 
 import pytest
 from django.core.cache import cache
 
-PATTERNS = ("*axes-*", "*fibe:rl:*")
+PATTERNS = ("*axes-*", "*fibe:rl:*", "*fibe:wh:slots:*")
 
 
 def clear_throttles() -> None:

@@ -16,7 +16,7 @@ from typing import Literal
 from ninja import Schema
 from pydantic import AwareDatetime, Field
 
-from fibe_access.api.errors import ScopeDenied
+from fibe_access.api.errors import RateLimited, ScopeDenied
 from fibe_access.api.operations import PageIn, Restriction, found, operation, page_of, paginate
 
 from . import selectors, services
@@ -128,10 +128,22 @@ def _endpoint(caller, endpoint_id: int):
     return found(selectors.endpoint_get(owner=caller.owner, endpoint_id=endpoint_id))
 
 
+SEND_LIMIT = (
+    "Test sends, redeliveries and recoveries are limited per endpoint per minute "
+    "(WEBHOOKS_SENDS_PER_MINUTE, 10 by default): past it, 429 rate_limited with Retry-After."
+)
 CHANNEL_RULE = (
     "A key restricted on a resource family cannot create or change an endpoint told (before "
     "or after the change) about events that can name that family's records."
 )
+
+
+def _limited(send, **kwargs):
+    """Call a send service; past the endpoint's per-minute limit, a 429 that says so."""
+    try:
+        return send(**kwargs)
+    except services.SendsLimited as exc:
+        raise RateLimited(str(exc), headers={"Retry-After": str(exc.retry_after)}) from exc
 
 
 def _refuse_channel(caller, *event_lists) -> None:
@@ -262,9 +274,12 @@ def delivery_list(caller, *, endpoint_id, query):
     response=DeliveryOut,
     restriction=Restriction.ITEM,
     summary="Send a sample playground.created, marked as a test",
+    description=SEND_LIMIT,
 )
 def endpoint_test(caller, *, endpoint_id):
-    delivery = services.endpoint_test(actor=caller.actor, endpoint=_endpoint(caller, endpoint_id))
+    delivery = _limited(
+        services.endpoint_test, actor=caller.actor, endpoint=_endpoint(caller, endpoint_id)
+    )
     return found(selectors.delivery_get(owner=caller.owner, delivery_id=delivery.pk))
 
 
@@ -279,10 +294,11 @@ def endpoint_test(caller, *, endpoint_id):
     restriction=Restriction.ITEM,
     summary="Redeliver every failed delivery since a time",
     description="A key restricted on a resource family redelivers only deliveries about the "
-    "records it lists.",
+    f"records it lists. {SEND_LIMIT}",
 )
 def deliveries_recover(caller, *, endpoint_id, body):
-    count = services.deliveries_recover_failed(
+    count = _limited(
+        services.deliveries_recover_failed,
         actor=caller.actor,
         endpoint=_endpoint(caller, endpoint_id),
         since=body.since,
@@ -300,6 +316,7 @@ def deliveries_recover(caller, *, endpoint_id, body):
     response=DeliveryOut,
     restriction=Restriction.HANDLER,
     summary="Send one delivery again now",
+    description=SEND_LIMIT,
 )
 def delivery_redeliver(caller, *, delivery_id):
     delivery = found(
@@ -307,5 +324,5 @@ def delivery_redeliver(caller, *, delivery_id):
             owner=caller.owner, delivery_id=delivery_id, restrictions=caller.restrictions
         )
     )
-    services.delivery_redeliver(actor=caller.actor, delivery=delivery)
+    _limited(services.delivery_redeliver, actor=caller.actor, delivery=delivery)
     return found(selectors.delivery_get(owner=caller.owner, delivery_id=delivery_id))

@@ -6,10 +6,8 @@ Called by Celery tasks only; every function is safe to run twice at once."""
 from __future__ import annotations
 
 import logging
-import random
 import time
 from datetime import timedelta
-from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,51 +16,20 @@ from django.utils import timezone
 
 from fibe_access.accounts.actor import Actor
 
-from . import signing, transport
+from . import signing, slots, transport
 from .models import Attempt, Delivery, Event, WebhookEndpoint
-from .queue import enqueue_on_commit
+from .queue import enqueue_later, enqueue_on_commit
+from .retry import MAX_ATTEMPTS, RETRY_SCHEDULE, parse_retry_after, retry_delay
 from .services import endpoint_disable_system
 
+__all__ = ["RETRY_SCHEDULE", "parse_retry_after", "retry_delay"]  # re-exported for callers
 logger = logging.getLogger(__name__)
-
-# Delay before retry n (after attempt n failed); 8 attempts in all, about 28 hours.
-RETRY_SCHEDULE = (
-    timedelta(seconds=5),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=5),
-    timedelta(hours=10),
-    timedelta(hours=10),
-)
-JITTER = 0.2
 ENQUEUE_BATCH = 1000
-
-
-def retry_delay(attempt_number: int, retry_after: timedelta | None = None) -> timedelta | None:
-    """Delay before the next attempt after ``attempt_number`` failed, None when exhausted.
-    A receiver's Retry-After is honoured within [1x, 2x] of the scheduled delay."""
-    if attempt_number > len(RETRY_SCHEDULE):
-        return None
-    base = RETRY_SCHEDULE[attempt_number - 1] * random.uniform(1 - JITTER, 1 + JITTER)
-    if retry_after is not None:
-        return min(max(retry_after, base), base * 2)
-    return base
-
-
-def parse_retry_after(value: str | None) -> timedelta | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(when - timezone.now(), timedelta(0))
+BUSY_RETRY_SECONDS = 1.0  # an endpoint at its concurrency limit: try this delivery again then
+LOST_REASON = (
+    "No outcome recorded: the worker stopped during this attempt (killed, or out of time)."
+)
+BUSY = object()
 
 
 def _relaxed_commit() -> None:
@@ -78,8 +45,10 @@ def _relaxed_commit() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _claim(delivery_id: int) -> Delivery | None:
-    """Lock the row, check it still needs sending, and mark it in flight (committed at once)."""
+def _claim(delivery_id: int):
+    """Lock the row, check it still needs sending, take one of its endpoint's slots and mark
+    it in flight (committed at once). None when there is nothing to send, BUSY when the
+    endpoint has its limit of attempts in flight; else (delivery, slot token)."""
     now = timezone.now()
     with transaction.atomic():
         _relaxed_commit()
@@ -91,23 +60,52 @@ def _claim(delivery_id: int) -> Delivery | None:
         )
         if delivery is None:
             return None  # finished, deleted, or another worker holds the lock right now
-        in_flight = delivery.in_flight_since
-        if in_flight and in_flight > now - settings.WEBHOOKS_STUCK_AFTER:
-            return None  # another worker is sending it
+        if delivery.in_flight_since is not None:
+            # Another worker is sending it, or its attempt was lost: the beat scan records
+            # that attempt (it counts) before anything sends this delivery again.
+            return None
         if delivery.next_attempt_at and delivery.next_attempt_at > now + timedelta(seconds=1):
             return None  # a stale duplicate message; the beat scan will enqueue it when due
+        if _spent(delivery):
+            delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, None
+            delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
+            return None
+        token = slots.acquire(delivery.endpoint_id, delivery.endpoint.owner_id)
+        if token is None:
+            return BUSY
         delivery.in_flight_since = now
         delivery.attempt_count += 1
         delivery.save(update_fields=["in_flight_since", "attempt_count", "updated_at"])
-    return delivery
+    return delivery, token
+
+
+def _spent(delivery: Delivery) -> bool:
+    """A delivery with no attempt left (the cap, or a test already sent once): never sent."""
+    if delivery.next_trigger == Delivery.Trigger.TEST:
+        return delivery.attempt_count >= 1
+    if delivery.next_trigger == Delivery.Trigger.SCHEDULED:
+        return delivery.attempt_count >= MAX_ATTEMPTS
+    return False
 
 
 def delivery_attempt(*, delivery_id: int) -> Attempt | None:
-    """Send one attempt of a delivery if it is still open and nobody else is sending it.
-    The HTTP request happens outside any transaction."""
-    delivery = _claim(delivery_id)
-    if delivery is None:
+    """Send one attempt of a delivery if it is still open and nobody else is sending it, and
+    record exactly one outcome for it, whatever the receiver does. The HTTP request happens
+    outside any transaction."""
+    claimed = _claim(delivery_id)
+    if claimed is BUSY:
+        enqueue_later(delivery_id, BUSY_RETRY_SECONDS)
         return None
+    if claimed is None:
+        return None
+    delivery, token = claimed
+    try:
+        return _send_and_record(delivery)
+    finally:
+        slots.release(delivery.endpoint_id, delivery.endpoint.owner_id, token)
+
+
+def _send_and_record(delivery: Delivery) -> Attempt | None:
     endpoint, event = delivery.endpoint, delivery.event
     trigger = delivery.next_trigger
     if not endpoint.is_active and trigger == Delivery.Trigger.SCHEDULED:
@@ -118,16 +116,38 @@ def delivery_attempt(*, delivery_id: int) -> Attempt | None:
             updated_at=timezone.now(),
         )
         return None
-    body = bytes(event.body)
-    headers = signing.signed_headers(
-        event=event.type,
-        delivery_id=str(delivery.uid),
-        secret=endpoint.secret,
-        body=body,
-        timestamp=int(time.time()),
-    )
-    response = transport.post(endpoint.url, body=body, headers=headers)
-    return _record(delivery, trigger, headers, body, response)
+    body, headers = bytes(event.body), {}
+    try:
+        headers = signing.signed_headers(
+            event=event.type,
+            delivery_id=str(delivery.uid),
+            secret=endpoint.secret,
+            body=body,
+            timestamp=int(time.time()),
+        )
+        response = transport.post(endpoint.url, body=body, headers=headers)
+    except Exception as exc:  # noqa: BLE001 - a bug here must still leave an attempt row
+        logger.error("webhook delivery %s: sending failed (%s)", delivery.uid, type(exc).__name__)
+        response = transport.Response(
+            status=None, failure_reason=f"Internal error while sending ({type(exc).__name__})."
+        )
+    try:
+        return _record(delivery, trigger, headers, body, response)
+    except Exception as exc:  # noqa: BLE001 - e.g. the database refused what the receiver sent
+        logger.warning(
+            "webhook delivery %s: outcome not storable (%s); stored without the response",
+            delivery.uid,
+            type(exc).__name__,
+        )
+        note = f"The response could not be stored ({type(exc).__name__})."
+        bare = transport.Response(
+            status=response.status,
+            duration_ms=response.duration_ms,
+            failure_reason=transport.storable(f"{response.failure_reason} {note}".strip(), 500),
+            complete=response.complete,
+        )
+        # If even this fails the attempt stays in flight and the beat scan records it as lost.
+        return _record(delivery, trigger, headers, body, bare)
 
 
 @transaction.atomic
@@ -160,7 +180,11 @@ def _record(
             )
         else:
             status, next_at = Delivery.Status.RETRYING, now + delay
-    updated = Delivery.objects.filter(pk=delivery.pk).update(
+    # Only while our claim stands: once the beat scan has recorded this attempt as lost, a late
+    # outcome changes nothing.
+    updated = Delivery.objects.filter(
+        pk=delivery.pk, in_flight_since=delivery.in_flight_since
+    ).update(
         status=status,
         next_attempt_at=next_at,
         in_flight_since=None,
@@ -170,7 +194,7 @@ def _record(
     )
     if not updated:
         transaction.set_rollback(True)
-        return None  # the endpoint (and its log) was deleted while we were sending
+        return None  # deleted while we were sending, or already recorded as lost
     attempt = Attempt.objects.create(
         delivery=delivery,
         number=delivery.attempt_count,
@@ -179,10 +203,10 @@ def _record(
         request_headers=headers,
         request_body=body,
         response_status=response.status,
-        response_headers=response.headers,
-        response_body=response.body,
+        response_headers=transport.storable_headers(response.headers),
+        response_body=transport.storable(response.body, Attempt.RESPONSE_BODY_LIMIT),
         duration_ms=response.duration_ms,
-        failure_reason=response.failure_reason[:500],
+        failure_reason=transport.storable(response.failure_reason, 500),
     )
     # Status only: failure reasons can quote the target URL, which may carry a token.
     logger.info(
@@ -196,19 +220,18 @@ def _record(
 
 
 def deliveries_enqueue_due(*, limit: int = ENQUEUE_BATCH) -> int:
-    """Enqueue due retries, first attempts whose message was lost, and attempts stuck in a
-    dead worker. Returns how many were enqueued."""
+    """Record attempts lost in a dead worker, then enqueue due retries and first attempts
+    whose message was lost. Returns how many were enqueued."""
+    deliveries_close_lost(limit=limit)
     now = timezone.now()
     with transaction.atomic():
         ids = list(
-            Delivery.objects.filter(status__in=Delivery.OPEN, next_attempt_at__lte=now)
+            Delivery.objects.filter(
+                status__in=Delivery.OPEN, next_attempt_at__lte=now, in_flight_since__isnull=True
+            )
             .filter(
                 Q(enqueued_at__isnull=True)
                 | Q(enqueued_at__lt=now - settings.WEBHOOKS_REENQUEUE_AFTER)
-            )
-            .filter(
-                Q(in_flight_since__isnull=True)
-                | Q(in_flight_since__lt=now - settings.WEBHOOKS_STUCK_AFTER)
             )
             .order_by("next_attempt_at")
             .select_for_update(skip_locked=True)
@@ -218,6 +241,61 @@ def deliveries_enqueue_due(*, limit: int = ENQUEUE_BATCH) -> int:
             Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
             enqueue_on_commit(ids)
     return len(ids)
+
+
+def deliveries_close_lost(*, limit: int = ENQUEUE_BATCH) -> int:
+    """Attempts in flight for longer than WEBHOOKS_STUCK_AFTER never recorded an outcome (the
+    worker was killed or hit its time limit). Each gets an attempt row saying so and counts
+    toward the cap: a scheduled delivery is retried on the schedule while attempts remain, a
+    test or manual send is never sent again. Returns how many were closed."""
+    now = timezone.now()
+    with transaction.atomic():
+        lost = list(
+            Delivery.objects.filter(
+                status__in=Delivery.OPEN,
+                in_flight_since__lt=now - settings.WEBHOOKS_STUCK_AFTER,
+            )
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint", "event")[:limit]
+        )
+        attempts = []
+        for delivery in lost:
+            attempts.append(
+                Attempt(
+                    delivery=delivery,
+                    number=delivery.attempt_count,
+                    trigger=delivery.next_trigger,
+                    request_url=delivery.endpoint.url,
+                    request_headers={},
+                    request_body=bytes(delivery.event.body),
+                    response_status=None,
+                    duration_ms=_ms(now - delivery.in_flight_since),
+                    failure_reason=LOST_REASON,
+                )
+            )
+            delay = None
+            if delivery.next_trigger == Delivery.Trigger.SCHEDULED and not delivery.is_test:
+                delay = retry_delay(delivery.attempt_count)
+                if delay is None:
+                    WebhookEndpoint.objects.filter(
+                        pk=delivery.endpoint_id, failing_since__isnull=True
+                    ).update(failing_since=now)
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.RETRYING if delay else Delivery.Status.FAILED,
+                next_attempt_at=now + delay if delay else None,
+                in_flight_since=None,
+                enqueued_at=None,
+                next_trigger=Delivery.Trigger.SCHEDULED,
+                updated_at=now,
+            )
+        Attempt.objects.bulk_create(attempts, ignore_conflicts=True)
+    for delivery in lost:
+        logger.warning("webhook delivery %s attempt %s: lost", delivery.uid, delivery.attempt_count)
+    return len(lost)
+
+
+def _ms(delta: timedelta) -> int:
+    return max(0, min(int(delta.total_seconds() * 1000), 2**31 - 1))
 
 
 def deliveries_purge_old() -> int:

@@ -38,6 +38,12 @@ def enqueue(delivery_ids: list[int]) -> None:
         app.send_task(BATCH_TASK, args=[delivery_ids[start : start + FANOUT_CHUNK]])
 
 
+def enqueue_later(delivery_id: int, seconds: float) -> None:
+    """Try one delivery again in ``seconds`` (its endpoint was busy). Lost, it is re-enqueued
+    by the beat scan once WEBHOOKS_REENQUEUE_AFTER has passed."""
+    app.send_task(ATTEMPT_TASK, args=[delivery_id], countdown=seconds)
+
+
 def enqueue_each(delivery_ids: list[int]) -> None:
     for pk in delivery_ids:
         app.send_task(ATTEMPT_TASK, args=[pk])

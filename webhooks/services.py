@@ -4,12 +4,15 @@ for failing), runs in one transaction with its security-log row, and enqueues on
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from fibe_access.accounts import ratelimit
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
 from fibe_access.accounts.notices import notice_send
@@ -26,6 +29,25 @@ from .transport import validate_target_url
 Kind = SecurityEvent.Kind
 SECRET_MAX = 255
 _UNSET = object()
+
+
+class SendsLimited(Exception):  # noqa: N818 - read as "sends (are) limited"
+    """Too many test sends, redeliveries and recoveries asked for one endpoint this minute."""
+
+    def __init__(self, limit: int, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(
+            f"Too many test sends and redeliveries for this endpoint: at most {limit} a "
+            f"minute. Try again in {retry_after} s."
+        )
+
+
+def _limit_sends(endpoint: WebhookEndpoint) -> None:
+    """Count one send asked for ``endpoint``; SendsLimited past WEBHOOKS_SENDS_PER_MINUTE (a
+    few stalling endpoints could otherwise keep the workers busy for everyone)."""
+    limit = settings.WEBHOOKS_SENDS_PER_MINUTE
+    if limit > 0 and not ratelimit.hit(f"webhook-sends:{endpoint.pk}", limit=limit, window=60):
+        raise SendsLimited(limit, retry_after=max(1, 60 - int(time.time()) % 60))
 
 
 def _check_owner(actor: Actor, endpoint: WebhookEndpoint) -> None:
@@ -198,6 +220,7 @@ def delivery_redeliver(*, actor: Actor, delivery: Delivery) -> Delivery:
     _check_owner(actor, delivery.endpoint)
     if delivery.in_flight_since is not None:
         raise ValidationError({"status": "This delivery is being sent right now."})
+    _limit_sends(delivery.endpoint)
     _resend(Delivery.objects.filter(pk=delivery.pk), timezone.now())
     delivery.refresh_from_db()
     return delivery
@@ -212,9 +235,11 @@ def deliveries_recover_failed(
     restrictions: dict[str, list[int]] | None = None,
 ) -> int:
     """Redeliver every failed (non-test) delivery of ``endpoint`` created since ``since``;
-    with an API key's ``restrictions``, only those about records it lists."""
+    with an API key's ``restrictions``, only those about records it lists. Counts as one send
+    against the endpoint's per-minute limit."""
     actor.require_step_up()
     _check_owner(actor, endpoint)
+    _limit_sends(endpoint)
     qs = Delivery.objects.select_for_update(skip_locked=True, of=("self",)).filter(
         visible(restrictions),
         endpoint=endpoint,
@@ -230,6 +255,7 @@ def endpoint_test(*, actor: Actor, endpoint: WebhookEndpoint) -> Delivery:
     """Send a sample playground.created through the normal path, marked as a test."""
     actor.require_step_up()
     _check_owner(actor, endpoint)
+    _limit_sends(endpoint)
     now = timezone.now()
     event = Event.objects.create(
         type=TEST_EVENT,

@@ -4,9 +4,9 @@ this module: ``webhooks.queue`` and beat send these tasks by name."""
 from celery import shared_task
 
 
-# A receiver that dribbles its response could hold a worker past the per-read timeouts: the
-# hard limit ends the child; the beat scan re-enqueues the delivery once WEBHOOKS_STUCK_AFTER
-# (longer than this limit) has passed, so the two never overlap.
+# A receiver dribbling its response is cut by the attempt budget (WEBHOOKS_ATTEMPT_BUDGET);
+# the hard limit is a backstop that ends the child, and the beat scan records that attempt as
+# lost once WEBHOOKS_STUCK_AFTER (longer than this limit) has passed, so the two never overlap.
 @shared_task(acks_late=True, ignore_result=True, time_limit=90)
 def delivery_attempt(delivery_id: int) -> None:
     from .delivery import delivery_attempt as attempt

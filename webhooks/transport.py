@@ -8,8 +8,11 @@ connection made to that IP with the original Host header and TLS server name. Th
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -84,6 +87,11 @@ def validate_target_url(url: str) -> None:
         raise ValidationError({"url": reason})
 
 
+HEADER_LIMIT = 100  # response headers stored per attempt
+HEADER_VALUE_LIMIT = 2000
+BODY_LIMIT = 16 * 1024
+
+
 @dataclass
 class Response:
     status: int | None
@@ -91,10 +99,55 @@ class Response:
     body: str = ""
     duration_ms: int = 0
     failure_reason: str = ""
+    complete: bool = True  # False: the response was cut short (budget, truncated body)
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        return self.complete and self.status is not None and 200 <= self.status < 300
+
+
+def storable(text: str, limit: int) -> str:
+    """``text`` as PostgreSQL will store it in a text or jsonb column: no NUL characters, no
+    lone surrogates, at most ``limit`` characters."""
+    text = text[:limit].replace("\x00", "\ufffd")
+    return text.encode("utf-8", errors="replace").decode("utf-8")
+
+
+def storable_headers(headers) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in list(headers.items())[:HEADER_LIMIT]:
+        out[storable(str(name), 200)] = storable(str(value), HEADER_VALUE_LIMIT)
+    return out
+
+
+class BudgetExceeded(BaseException):  # noqa: N818 - not an Exception: nothing may swallow it
+    """The attempt's total time budget ran out (raised by SIGALRM in the sending thread)."""
+
+
+@contextmanager
+def _budget(seconds: float):
+    """Interrupt whatever the main thread is blocked on after ``seconds`` (a receiver dribbling
+    its headers or body one byte per read timeout). Outside the main thread (never the case in
+    a Celery prefork child) only the per-read timeouts apply."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise BudgetExceeded
+
+    # Someone else's alarm (pytest-timeout's, in the suite) is put back afterwards.
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    started = time.monotonic()
+    earlier, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if earlier:
+            left = max(earlier - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left)
 
 
 _sessions: dict[bool, HTTPSession] = {}
@@ -120,9 +173,11 @@ def _session(allow_loopback: bool) -> HTTPSession:
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Response:
-    """POST once; never raises for network trouble, it returns a failure reason instead."""
-    allow = _allow_private()
+    """POST once within WEBHOOKS_ATTEMPT_BUDGET seconds in all; never raises, whatever the
+    receiver does: every failure becomes a reason, and what is returned is storable."""
     started = time.monotonic()
+    budget = float(getattr(settings, "WEBHOOKS_ATTEMPT_BUDGET", 0) or 0)
+    got: dict = {}
 
     def done(**kwargs) -> Response:
         return Response(duration_ms=int((time.monotonic() - started) * 1000), **kwargs)
@@ -130,59 +185,68 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Response:
     refusal = url_refusal(url, resolve=False)
     if refusal:
         return done(status=None, failure_reason=f"Refused: {refusal}")
-    timeout = (settings.WEBHOOKS_CONNECT_TIMEOUT, settings.WEBHOOKS_READ_TIMEOUT)
     try:
-        with _session(allow).post(
-            url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
-        ) as resp:
-            raw = resp.raw.read(16 * 1024, decode_content=True)
-            status, resp_headers = resp.status_code, dict(resp.headers)
-    except InvalidIPAddress as exc:
-        host = urlsplit(url).hostname
-        return done(
-            status=None,
-            failure_reason=(
-                f"Refused: {host} resolves to {exc.args[0] if exc.args else 'an address'}, "
-                "a private, loopback or reserved address."
-            ),
-        )
-    except requests.exceptions.ConnectTimeout:
-        return done(
-            status=None,
-            failure_reason=(f"Connection timed out after {settings.WEBHOOKS_CONNECT_TIMEOUT} s."),
-        )
-    except requests.exceptions.ReadTimeout:
-        return done(
-            status=None,
-            failure_reason=(
-                f"No response within {settings.WEBHOOKS_READ_TIMEOUT} s (read timeout)."
-            ),
-        )
-    except requests.exceptions.SSLError as exc:
-        return done(status=None, failure_reason=f"TLS error: {_short(exc)}")
-    except requests.exceptions.ConnectionError as exc:
-        text = str(exc)
-        if "Failed to resolve" in text or "Name or service not known" in text:
-            reason = f"DNS lookup failed for {urlsplit(url).hostname}."
-        elif "refused" in text.lower():
-            reason = "Connection refused."
+        with _budget(budget):
+            reason = _send(url, body, headers, got)
+    except BudgetExceeded:
+        _sessions.clear()  # drop a pool that may hold the interrupted connection
+        reason = f"No complete response within the {budget:g} s attempt budget; cut off."
+        got["complete"] = False
+    status = got.get("status")
+    if reason is None:
+        if 300 <= status < 400:
+            reason = f"Redirect ({status}) not followed: webhooks do not follow redirects."
+        elif not 200 <= status < 300:
+            reason = f"Receiver answered HTTP {status}."
         else:
-            reason = f"Connection error: {_short(exc)}"
-        return done(status=None, failure_reason=reason)
-    except requests.exceptions.RequestException as exc:
-        return done(status=None, failure_reason=f"Request failed: {_short(exc)}")
-    reason = ""
-    if 300 <= status < 400:
-        reason = f"Redirect ({status}) not followed: webhooks do not follow redirects."
-    elif not 200 <= status < 300:
-        reason = f"Receiver answered HTTP {status}."
+            reason = ""
     return done(
         status=status,
-        headers=resp_headers,
-        body=raw.decode("utf-8", errors="replace"),
-        failure_reason=reason,
+        headers=storable_headers(got.get("headers") or {}),
+        body=storable(got.get("body", b"").decode("utf-8", errors="replace"), BODY_LIMIT),
+        failure_reason=storable(reason, 500),
+        complete=got.get("complete", True),
     )
 
 
-def _short(exc: Exception) -> str:
+def _send(url: str, body: bytes, headers: dict[str, str], got: dict) -> str | None:
+    """Send and read up to BODY_LIMIT bytes of the answer into ``got``; the failure reason,
+    or None once a whole answer was read."""
+    timeout = (settings.WEBHOOKS_CONNECT_TIMEOUT, settings.WEBHOOKS_READ_TIMEOUT)
+    try:
+        with _session(_allow_private()).post(
+            url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+        ) as resp:
+            got.update(status=resp.status_code, headers=resp.headers, complete=False)
+            got["body"] = resp.raw.read(BODY_LIMIT, decode_content=True)
+            got["complete"] = True
+    except InvalidIPAddress as exc:
+        host = urlsplit(url).hostname
+        return (
+            f"Refused: {host} resolves to {exc.args[0] if exc.args else 'an address'}, "
+            "a private, loopback or reserved address."
+        )
+    except requests.exceptions.ConnectTimeout:
+        return f"Connection timed out after {settings.WEBHOOKS_CONNECT_TIMEOUT} s."
+    except requests.exceptions.ReadTimeout:
+        return f"No response within {settings.WEBHOOKS_READ_TIMEOUT} s (read timeout)."
+    except requests.exceptions.SSLError as exc:
+        return f"TLS error: {_short(exc)}"
+    except requests.exceptions.ConnectionError as exc:
+        text = str(exc)
+        if "Failed to resolve" in text or "Name or service not known" in text:
+            return f"DNS lookup failed for {urlsplit(url).hostname}."
+        if "refused" in text.lower():
+            return "Connection refused."
+        return f"Connection error: {_short(exc)}"
+    except requests.exceptions.RequestException as exc:
+        return f"Request failed: {_short(exc)}"
+    except Exception as exc:  # noqa: BLE001 - urllib3/http.client errors reading the answer
+        if "status" in got:
+            return f"Response cut short after HTTP {got['status']}: {_short(exc)}"
+        return f"Request failed: {type(exc).__name__}: {_short(exc)}"
+    return None
+
+
+def _short(exc: BaseException) -> str:
     return str(exc)[:300]

@@ -23,6 +23,15 @@ NEW_SECRET = "webhook_secret"  # noqa: S105 - the name of a shown-once slot
 PAGE_SIZE = 25
 
 
+def _send_limited(request, exc: services.SendsLimited, render_page):
+    """The confirm page again, as a 429 saying why (and when to try again)."""
+    messages.error(request, str(exc))
+    page = render_page()
+    page.status_code = 429
+    page["Retry-After"] = str(exc.retry_after)
+    return page
+
+
 def _owned_endpoint(request, endpoint_id: int):
     endpoint = selectors.endpoint_get(owner=request.user, endpoint_id=endpoint_id)
     if endpoint is None:
@@ -207,11 +216,18 @@ def endpoint_test(request, endpoint_id: int):
     endpoint = _owned_endpoint(request, endpoint_id)
     detail = reverse("webhooks:detail", kwargs={"endpoint_id": endpoint.pk})
     if request.method == "POST":
-        services.endpoint_test(actor=Actor.from_request(request), endpoint=endpoint)
+        try:
+            services.endpoint_test(actor=Actor.from_request(request), endpoint=endpoint)
+        except services.SendsLimited as exc:
+            return _send_limited(request, exc, lambda: _test_page(request, endpoint, detail))
         messages.success(
             request, "Test event sent: a sample playground.created. It appears below in a moment."
         )
         return redirect(detail)
+    return _test_page(request, endpoint, detail)
+
+
+def _test_page(request, endpoint, detail):
     return confirm_page(
         request,
         title="Send a test event",
@@ -232,11 +248,17 @@ def delivery_redeliver(request, delivery_id: int):
     if request.method == "POST":
         try:
             services.delivery_redeliver(actor=Actor.from_request(request), delivery=delivery)
+        except services.SendsLimited as exc:
+            return _send_limited(request, exc, lambda: _redeliver_page(request, back))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, "Sent again. The new attempt appears in the history.")
         return redirect(back)
+    return _redeliver_page(request, back)
+
+
+def _redeliver_page(request, back):
     return confirm_page(
         request,
         title="Redeliver this event",
@@ -254,9 +276,15 @@ def deliveries_recover(request, endpoint_id: int):
     endpoint = _owned_endpoint(request, endpoint_id)
     form = RecoverForm(request.POST)
     if form.is_valid():
-        count = services.deliveries_recover_failed(
-            actor=Actor.from_request(request), endpoint=endpoint, since=form.cleaned_data["since"]
-        )
+        try:
+            count = services.deliveries_recover_failed(
+                actor=Actor.from_request(request),
+                endpoint=endpoint,
+                since=form.cleaned_data["since"],
+            )
+        except services.SendsLimited as exc:
+            messages.error(request, str(exc))
+            return redirect("webhooks:detail", endpoint_id=endpoint.pk)
         messages.success(
             request, f"Sending {count} failed deliver{'y' if count == 1 else 'ies'} again."
         )

@@ -143,7 +143,7 @@ def test_delivery_log_filters_in_constant_queries(
     assert len(rows) == 5 and {r.event.type for r in rows} == {"playroom.created"}
 
 
-def test_enqueue_due_picks_due_lost_and_stuck_deliveries_only(
+def test_enqueue_due_picks_due_and_lost_deliveries_and_records_stuck_attempts(
     user, make_endpoint, broker, django_capture_on_commit_callbacks
 ):
     make_endpoint("http://127.0.0.1:9/a")
@@ -157,7 +157,9 @@ def test_enqueue_due_picks_due_lost_and_stuck_deliveries_only(
         status="retrying", enqueued_at=None, next_attempt_at=now + timedelta(minutes=5)
     )
     Delivery.objects.filter(pk=stuck.pk).update(
-        enqueued_at=now - timedelta(minutes=10), in_flight_since=now - timedelta(minutes=10)
+        enqueued_at=now - timedelta(minutes=10),
+        in_flight_since=now - timedelta(minutes=10),
+        attempt_count=1,
     )
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -167,8 +169,13 @@ def test_enqueue_due_picks_due_lost_and_stuck_deliveries_only(
         callback()
 
     queued = broker.queued()
-    assert count == 3 and len(callbacks) == 1
-    assert sorted(queued) == sorted(
-        (queue.ATTEMPT_TASK, [pk]) for pk in (lost.pk, retry_due.pk, stuck.pk)
-    )
+    assert count == 2 and len(callbacks) == 1
+    assert sorted(queued) == sorted((queue.ATTEMPT_TASK, [pk]) for pk in (lost.pk, retry_due.pk))
     assert (queue.ATTEMPT_TASK, [fresh.pk]) not in queued
+    # the stuck attempt is recorded as lost and counts: retried on the schedule, not at once
+    stuck.refresh_from_db()
+    assert stuck.status == "retrying" and stuck.in_flight_since is None
+    assert timedelta(seconds=3) < stuck.next_attempt_at - now < timedelta(seconds=7)
+    (attempt,) = stuck.attempts.all()
+    assert (attempt.number, attempt.response_status) == (1, None)
+    assert attempt.failure_reason == engine.LOST_REASON

@@ -1,0 +1,51 @@
+"""Scale out: two workers in separate processes (as on two machines) drain one backlog, every
+message of it on the broker twice (as after a beat re-enqueue racing a slow worker), and no
+delivery is sent twice."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Count
+
+from tests.webhooks.servers import Reply, wait_until
+from webhooks import queue
+from webhooks.models import Attempt, Delivery
+from webhooks.publish import publish_event
+
+pytestmark = pytest.mark.reliability
+EVENTS = 300
+
+
+@pytest.mark.timeout(240)
+def test_two_workers_drain_one_backlog_without_sending_anything_twice(
+    start_worker, broker, user, other_user, make_endpoint, receiver
+):
+    # given a backlog for two accounts' endpoints, each message queued twice
+    make_endpoint(receiver.url)
+    make_endpoint(receiver.url + "?b", owner=other_user)
+    for i in range(EVENTS // 2):
+        for owner in (user, other_user):
+            publish_event(
+                owner=owner,
+                event="playground.created",
+                data={"id": i, "name": f"pg {i}", "status": "created"},
+            )
+    ids = list(Delivery.objects.values_list("pk", flat=True))
+    queue.enqueue_each(ids)
+    assert len(broker.queued()) == 2 * EVENTS
+    receiver.default = Reply(delay=0.005)
+
+    # when two workers start on it
+    workers = [start_worker(), start_worker()]
+
+    # then every delivery arrives exactly once, with one attempt row
+    assert receiver.wait_for(EVENTS, timeout=120), f"only {len(receiver.received)} arrived"
+    assert wait_until(lambda: not broker.queued(), 30)
+    assert wait_until(lambda: Delivery.objects.filter(status="succeeded").count() == EVENTS, 20)
+    sent = [r.headers["X-Playground-Delivery"] for r in receiver.received]
+    assert len(sent) == len(set(sent)) == EVENTS
+    assert not Attempt.objects.values("delivery").annotate(n=Count("pk")).filter(n__gt=1)
+    assert set(Delivery.objects.values_list("attempt_count", flat=True)) == {1}
+    # and both workers did part of the work
+    for worker in workers:
+        assert worker.log.read_text().count("delivery_attempt") > 10, worker.log

@@ -1,0 +1,160 @@
+"""Hostile receivers, one attempt at a time in this process: whatever a receiver answers, a
+test delivery is sent once and leaves exactly one attempt row, with a reason when it failed."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from fibe_access.accounts.actor import Actor
+from webhooks import delivery as engine
+from webhooks import services, transport
+from webhooks.models import Attempt, Delivery
+from webhooks.publish import publish_event
+from webhooks.retry import MAX_ATTEMPTS
+
+from .hostile import MODES, HostileReceiver
+
+DATA = {"id": 1, "name": "pg", "status": "running"}
+SUCCEED = {"nul_body", "invalid_utf8", "oversize", "nul_header"}
+
+
+@pytest.fixture
+def hostile():
+    started = []
+
+    def start(mode, **kwargs):
+        server = HostileReceiver(mode, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def short_budget(settings):
+    settings.WEBHOOKS_ATTEMPT_BUDGET = 2.0
+    settings.WEBHOOKS_READ_TIMEOUT = 1.0
+
+
+def _test_send(endpoint) -> Delivery:
+    return services.endpoint_test(actor=Actor.system(), endpoint=endpoint)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_test_delivery_is_sent_once_and_logged_once(
+    mode, hostile, short_budget, make_endpoint, settings
+):
+    server = hostile(mode)
+    delivery = _test_send(make_endpoint(server.url))
+
+    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    # the message sent again, and the beat scan long after: nothing is sent twice
+    assert engine.delivery_attempt(delivery_id=delivery.pk) is None
+    settings.WEBHOOKS_STUCK_AFTER = timedelta(0)
+    engine.deliveries_enqueue_due()
+    assert engine.delivery_attempt(delivery_id=delivery.pk) is None
+
+    assert server.count == 1
+    delivery.refresh_from_db()
+    assert delivery.in_flight_since is None and delivery.attempt_count == 1
+    (stored,) = Attempt.objects.filter(delivery=delivery)
+    assert stored.pk == attempt.pk and stored.number == 1 and stored.trigger == "test"
+    assert "\x00" not in stored.response_body + str(stored.response_headers)
+    assert len(stored.response_body) <= Attempt.RESPONSE_BODY_LIMIT
+    assert stored.duration_ms < 4000  # the 2 s budget (or 1 s read timeout) cut it
+    if mode in SUCCEED and stored.failure_reason == "":
+        assert delivery.status == "succeeded" and stored.response_status == 200
+    else:
+        assert delivery.status == "failed" and stored.failure_reason, stored.failure_reason
+    if mode in ("dribble_headers", "dribble_body"):
+        assert "attempt budget" in stored.failure_reason
+    if mode == "cut_short":
+        assert stored.failure_reason.startswith("Response cut short after HTTP 200")
+
+
+@pytest.mark.parametrize("mode", ["retry_after_huge", "retry_after_arabic", "retry_after_date"])
+def test_a_hostile_retry_after_keeps_the_schedule_bounded(mode, hostile, user, make_endpoint):
+    server = hostile(mode)
+    make_endpoint(server.url)
+    publish_event(owner=user, event="playground.created", data=DATA)
+    delivery = Delivery.objects.get()
+
+    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == "retrying" and attempt.response_status in (429, 503)
+    # at most twice the first scheduled delay (5 s + 20 % jitter)
+    assert delivery.next_attempt_at - attempt.created_at <= timedelta(seconds=12.1)
+
+
+def test_a_body_the_database_refuses_still_leaves_one_attempt(hostile, make_endpoint, monkeypatch):
+    # given storage that would hand PostgreSQL the receiver's NUL bytes as they came
+    monkeypatch.setattr(transport, "storable", lambda text, limit: text)
+    server = hostile("nul_body")
+    delivery = _test_send(make_endpoint(server.url))
+
+    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert server.count == 1 and delivery.in_flight_since is None
+    assert delivery.status == "succeeded"  # the receiver took it; only its answer is lost
+    assert attempt.response_status == 200 and attempt.response_body == ""
+    assert "could not be stored" in attempt.failure_reason
+
+
+def _stuck(delivery, *, count):
+    Delivery.objects.filter(pk=delivery.pk).update(
+        in_flight_since=timezone.now() - timedelta(hours=1), attempt_count=count
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "test", "expected"),
+    [(1, False, "retrying"), (MAX_ATTEMPTS, False, "failed"), (1, True, "failed")],
+)
+def test_a_lost_attempt_is_recorded_counted_and_capped(
+    count, test, expected, user, make_endpoint, receiver
+):
+    endpoint = make_endpoint(receiver.url)
+    if test:
+        delivery = _test_send(endpoint)
+    else:
+        publish_event(owner=user, event="playground.created", data=DATA)
+        delivery = Delivery.objects.get()
+    _stuck(delivery, count=count)
+
+    assert engine.deliveries_close_lost() == 1
+    assert engine.deliveries_close_lost() == 0
+
+    delivery.refresh_from_db()
+    assert delivery.status == expected and delivery.in_flight_since is None
+    (lost,) = delivery.attempts.all()
+    assert lost.number == count and lost.failure_reason == engine.LOST_REASON
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    engine.delivery_attempt(delivery_id=delivery.pk)
+    assert len(receiver.received) == (1 if expected == "retrying" else 0)
+
+
+def test_an_outcome_arriving_after_the_scan_recorded_it_lost_changes_nothing(
+    user, make_endpoint, receiver, monkeypatch, settings
+):
+    make_endpoint(receiver.url)
+    publish_event(owner=user, event="playground.created", data=DATA)
+    delivery = Delivery.objects.get()
+    real_post = transport.post
+
+    def slow_post(url, **kwargs):  # the scan runs while the receiver is being answered
+        response = real_post(url, **kwargs)
+        settings.WEBHOOKS_STUCK_AFTER = timedelta(0)
+        engine.deliveries_close_lost()
+        return response
+
+    monkeypatch.setattr(transport, "post", slow_post)
+
+    assert engine.delivery_attempt(delivery_id=delivery.pk) is None
+
+    (only,) = Delivery.objects.get().attempts.all()
+    assert only.failure_reason == engine.LOST_REASON

@@ -1,0 +1,95 @@
+"""Fair shares of the workers: at most WEBHOOKS_ENDPOINT_CONCURRENCY attempts to one endpoint,
+and WEBHOOKS_ACCOUNT_CONCURRENCY to one account's endpoints, at once across every worker
+process. Slots are members of a Redis sorted set scored by when
+their lease ends, so a worker killed mid-send frees its slot when the lease runs out; a slot
+is released as soon as its attempt is recorded.
+
+Without Redis (single-process development) or while it is down, every attempt gets a slot:
+the limit protects fairness, never delivery."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+UNLIMITED = "-"  # a slot granted without Redis; release does nothing
+
+# KEYS: the sets; ARGV: now, lease end, token, lease ms, then one limit per set.
+ACQUIRE_LUA = """
+for i = 1, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[1])
+  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[4 + i]) then return 0 end
+end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
+  redis.call('PEXPIRE', KEYS[i], ARGV[4])
+end
+return 1
+"""
+
+
+def _client():
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None, None
+    client = getattr(backend, "_fibe_client", None)
+    if client is None:
+        client = backend._fibe_client = backend._cache.get_client(write=True)
+    return backend, client
+
+
+def _keys(backend, endpoint_id: int, owner_id: int) -> list[str]:
+    return [
+        backend.make_and_validate_key(f"fibe:wh:slots:e{endpoint_id}"),
+        backend.make_and_validate_key(f"fibe:wh:slots:a{owner_id}"),
+    ]
+
+
+def lease_seconds() -> float:
+    """Longer than any attempt can run: its budget, the connect timeout and a margin."""
+    return settings.WEBHOOKS_ATTEMPT_BUDGET + settings.WEBHOOKS_CONNECT_TIMEOUT + 30
+
+
+def acquire(endpoint_id: int, owner_id: int) -> str | None:
+    """A slot token, or None when the endpoint or its account already has its limit of
+    attempts in flight."""
+    limits = [settings.WEBHOOKS_ENDPOINT_CONCURRENCY, settings.WEBHOOKS_ACCOUNT_CONCURRENCY]
+    backend, client = _client()
+    if client is None or min(limits) <= 0:
+        return UNLIMITED
+    token, now = uuid.uuid4().hex, time.time()
+    lease = lease_seconds()
+    try:
+        script = getattr(backend, "_fibe_slot_script", None)
+        if script is None:
+            script = backend._fibe_slot_script = client.register_script(ACQUIRE_LUA)
+        got = script(
+            keys=_keys(backend, endpoint_id, owner_id),
+            args=[now, now + lease, token, int(lease * 1000), *limits],
+        )
+    except RedisError:
+        logger.warning("webhook slots: Redis unavailable, sending without a slot")
+        return UNLIMITED
+    return token if got else None
+
+
+def release(endpoint_id: int, owner_id: int, token: str | None) -> None:
+    if not token or token == UNLIMITED:
+        return
+    backend, client = _client()
+    if client is None:
+        return
+    try:
+        pipe = client.pipeline(transaction=False)  # one round trip
+        for key in _keys(backend, endpoint_id, owner_id):
+            pipe.zrem(key, token)
+        pipe.execute()
+    except RedisError:
+        pass  # the lease frees it

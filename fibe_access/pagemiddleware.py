@@ -15,14 +15,17 @@ from functools import partial
 
 from django.utils.module_loading import import_string
 
-# The API's URL prefixes (path_info). "/api/" covers /api/v1/ and its JSON 404 for unknown paths.
+# The API's URL prefixes (path_info). "/api/" covers /api/v1/ and its JSON 404 for unknown paths;
+# the API's documentation is an HTML page (Swagger UI) and stays a page, under the pages' policy.
 API_PREFIXES = ("/api/",)
+PAGES_UNDER_API = ("/api/v1/docs",)
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 HOOKS = ("process_view", "process_exception", "process_template_response")
 
 
 def is_api(request) -> bool:
-    return request.path_info.startswith(API_PREFIXES)
+    path = request.path_info
+    return path.startswith(API_PREFIXES) and not path.startswith(PAGES_UNDER_API)
 
 
 class _PagesOnly:

@@ -127,3 +127,10 @@ def test_wrappers_are_the_page_middleware_for_pages():
     assert issubclass(pagemiddleware.AuthenticationMiddleware, AuthenticationMiddleware)
     assert issubclass(pagemiddleware.AxesMiddleware, AxesMiddleware)
     assert "fibe_access.pagemiddleware.AxesMiddleware" in settings.MIDDLEWARE
+
+
+def test_api_docs_stay_a_page_under_the_pages_policy(client, db):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert response["Content-Security-Policy"] != pagemiddleware.API_CSP

@@ -147,7 +147,9 @@ def stop(pid: int) -> None:
 
 
 def peer_env() -> dict:
-    return {**os.environ, "PEER_DB": "postgres"}
+    """The peer's own settings: none of ours (bench/run.py exports DJANGO_SETTINGS_MODULE)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH")}
+    return {**env, "PEER_DB": "postgres"}
 
 
 def start_drf(port: int) -> int:

@@ -1,7 +1,7 @@
 """``make bench``: run every benchmark, each in its own process, and print one table of the
 figures that have targets (ratios against a baseline measured in the same run, query counts).
 
-    .venv/bin/python bench/run.py [auth] [delivery] [pages]
+    .venv/bin/python bench/run.py [auth] [delivery] [pages] [peers]
 
 Each benchmark's own output is shown as it runs; bench/README.md says what each number means.
 Benchmarks run against a database named ``fibe_bench`` on the server of DATABASE_URL (their
@@ -157,7 +157,31 @@ def pages_figures(out: str) -> list[Figure]:
     ]
 
 
-BENCHES = {"auth": auth_figures, "delivery": delivery_figures, "pages": pages_figures}
+def peers_figures(out: str) -> list[Figure]:
+    return [
+        _figure(
+            "peers",
+            "fibe Bearer read / DRF + HasAPIKey req/s (gunicorn, wrk)",
+            _number(r"fibe-bearer / drf-apikey = ([\d.]+)", out),
+            ">= 1.25",
+            lambda v: v >= 1.25,
+        ),
+        _figure(
+            "peers",
+            "fibe Bearer read / DRF without authentication req/s",
+            _number(r"fibe-bearer / drf-noauth = ([\d.]+)", out),
+            ">= 1.0",
+            lambda v: v >= 1.0,
+        ),
+    ]
+
+
+BENCHES = {
+    "auth": auth_figures,
+    "delivery": delivery_figures,
+    "pages": pages_figures,
+    "peers": peers_figures,
+}
 
 
 def bench_env() -> dict:

@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 from keys.auth import ApiKeyAuth
 
 from . import bodies, errors, operations
+from .renderer import OrjsonRenderer
 
 
 class FibeAPI(NinjaAPI):
@@ -66,6 +67,7 @@ api = FibeAPI(
     urls_namespace="api",
     auth=ApiKeyAuth(),
     parser=bodies.JsonParser(),
+    renderer=OrjsonRenderer(),
 )
 errors.install(api)
 for prefix, router in operations.ROUTERS.items():

@@ -56,8 +56,12 @@ def _op_id(method: str, path: str) -> str:
     return (method.lower() + path).replace("/", "_").replace("{id}", "by_id")
 
 
-def _get(model, caller, pk: int):
-    return found(selectors.resource_get(model=model, owner_id=caller.key.owner_id, pk=pk))
+def _get(model, caller, pk: int, *, with_owner: bool = True):
+    return found(
+        selectors.resource_get(
+            model=model, owner_id=caller.key.owner_id, pk=pk, with_owner=with_owner
+        )
+    )
 
 
 def _declare_family(fam: Family, schemas: Schemas) -> None:
@@ -113,7 +117,7 @@ def _declare_family(fam: Family, schemas: Schemas) -> None:
         operation_id=_op_id("GET", item),
     )
     def retrieve(caller, *, id):
-        return _get(model, caller, id)
+        return _get(model, caller, id, with_owner=False)
 
     @operation(
         f"{name}.update",

@@ -20,9 +20,15 @@ def resource_list(
     return qs
 
 
-def resource_get(*, model: type[Resource], owner_id: int, pk: int) -> Resource | None:
+def resource_get(
+    *, model: type[Resource], owner_id: int, pk: int, with_owner: bool = True
+) -> Resource | None:
     """The owner's record ``pk``, or None: the same whether it does not exist or belongs to
-    someone else."""
+    someone else. ``with_owner=False`` (a plain read) leaves the owner row out of the query."""
     if not 1 <= pk <= MAX_ID:
         return None
-    return model.objects.filter(owner_id=owner_id, pk=pk).select_related("owner").first()
+    qs = model.objects.filter(owner_id=owner_id, pk=pk).order_by()
+    if with_owner:
+        qs = qs.select_related("owner")
+    # pk is unique: no ORDER BY (the model's default ordering, or first()'s) is needed
+    return next(iter(qs[:1]), None)

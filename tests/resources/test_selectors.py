@@ -28,3 +28,29 @@ def test_get_selectors_return_the_record_or_none(user, other_user):
         delivery_get(owner=user, delivery_id=12345),
     ):
         assert missing is None
+
+
+def test_plain_read_is_one_query_without_the_owner_join(user, other_user, api_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from fibe_access.resources.models import Playground
+
+    # given a playground, and a key that has been used once (its last-used write is done)
+    pg = resource_make(Playground, user)
+    _, token = api_key_make(user, "playgrounds:read")
+    client = api_client(token)
+    assert client.get(f"/api/v1/playgrounds/{pg.pk}").status_code == 200
+    # when it is read again through the API
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/playgrounds/{pg.pk}")
+    # then the answer costs one query, on the playground alone, scoped to the owner
+    assert response.status_code == 200 and response.json()["id"] == pg.pk
+    assert len(queries) == 1
+    sql = queries[0]["sql"]
+    assert "accounts_user" not in sql and "ORDER BY" not in sql and "owner_id" in sql
+    # and the same read of another account's playground is a 404
+    other = resource_make(Playground, other_user)
+    assert client.get(f"/api/v1/playgrounds/{other.pk}").status_code == 404
+    # while a write still loads the owner with the record (for the events it publishes)
+    assert resource_get(model=Playground, owner_id=user.pk, pk=pg.pk)._state.fields_cache["owner"]

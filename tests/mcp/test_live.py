@@ -14,12 +14,6 @@ from . import client
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def site(app_server):
-    server = app_server()
-    return server.url + "/mcp"
-
-
 def _post(url, token, body=None):
     headers = {"Accept": "application/json, text/event-stream"}
     if token:

@@ -11,7 +11,7 @@ from django.test import Client
 from fibe_access.mcp import tools
 from keys import scopes
 from tests.factories import UserFactory, api_key_make
-from tests.keys.payloads import OPERATIONS, body_for, request, target_for
+from tests.keys.payloads import OPERATIONS, QUERY, body_for, request, target_for
 
 SCOPES = sorted(s for s in scopes.CATALOGUE if s != "mcp:access")
 
@@ -32,6 +32,7 @@ def mcp(token: str, method: str, params: dict) -> dict:
 def mcp_status(token: str, op, obj) -> int:
     arguments = {name: obj.pk for name in op.path_params}
     arguments |= body_for(op) or {}
+    arguments |= QUERY.get(op.name, {})
     result = mcp(token, "tools/call", {"name": tools.tool_name(op), "arguments": arguments})
     return result["structuredContent"]["status"] if result["isError"] else op.status
 

@@ -93,6 +93,10 @@ def repo_files(*, repository: Repository) -> QuerySet:
 
 
 def repo_file_get(*, repository: Repository, path: str) -> RepoFile | None:
+    """The file at ``path``, or None (also for a path no push could have stored, e.g. one
+    holding a NUL the database cannot even compare)."""
+    if check_path(path) is not None:
+        return None
     return RepoFile.objects.filter(repository=repository, path=path).first()
 
 

@@ -36,8 +36,9 @@ def test_push_is_one_commit_and_files_read_back(user, repo, api_client):
     assert [(f["path"], f["size"]) for f in files["items"]] == [("README.md", 9)]
     one = client.get(f"/api/v1/repos/{repo.pk}/file", {"path": "README.md"}).json()
     assert one["content"] == "# site v2"
-    gone = client.get(f"/api/v1/repos/{repo.pk}/file", {"path": "src/app.py"})
-    assert gone.status_code == 404
+    for path in ("src/app.py", "a\x00b", "../README.md"):
+        gone = client.get(f"/api/v1/repos/{repo.pk}/file", {"path": path})
+        assert gone.status_code == 404, path
     commits = client.get(f"/api/v1/repos/{repo.pk}/commits").json()
     assert [c["message"] for c in commits["items"]] == ["update", "first"]
     assert ResourceChange.objects.filter(object_id=repo.pk, action="push").count() == 2

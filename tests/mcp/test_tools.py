@@ -27,8 +27,9 @@ def test_every_operation_is_one_tool_with_its_own_schemas_and_hints():
             fields |= set(model.model_fields) if model else set()
         assert set(tool["input_schema"]["properties"]) == fields, name
         required = set(op.path_params)
-        if op.body is not None:
-            required |= {n for n, f in op.body.model_fields.items() if f.is_required()}
+        for model in (op.query, op.body):
+            if model is not None:
+                required |= {n for n, f in model.model_fields.items() if f.is_required()}
         assert set(tool["input_schema"]["required"]) == required, name
         hints = op.hints()
         assert tool["annotations"]["read_only_hint"] is hints["readOnlyHint"] is op.read_only

@@ -4,6 +4,7 @@ with a Bearer key (headers on an ``httpx2.AsyncClient``), then list or call tool
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import anyio
@@ -24,6 +25,13 @@ async def connect(url: str, token: str | None, headers: dict | None = None):
         yield session
 
 
+def run(main):
+    """``anyio.run(main)`` on a thread of its own: a test before this one (Playwright's sync
+    API) may have left an event loop marked running on this thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, main).result()
+
+
 def tools(url: str, token: str, headers: dict | None = None) -> dict:
     """{tool name: Tool} as tools/list answers for this key."""
 
@@ -31,7 +39,7 @@ def tools(url: str, token: str, headers: dict | None = None) -> dict:
         async with connect(url, token, headers) as session:
             return {t.name: t for t in (await session.list_tools()).tools}
 
-    return anyio.run(main)
+    return run(main)
 
 
 def call(url: str, token: str, name: str, arguments: dict | None = None) -> tuple[bool, dict]:
@@ -42,4 +50,4 @@ def call(url: str, token: str, name: str, arguments: dict | None = None) -> tupl
             result = await session.call_tool(name, arguments or {})
             return result.is_error, json.loads(result.content[0].text)
 
-    return anyio.run(main)
+    return run(main)

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 
-import anyio
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -13,6 +12,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from fibe_access.resources.models import Playspec
 from tests.factories import api_key_make, resource_make
 from tests.webhooks.servers import VENV_BIN
+
+from . import client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FIBE = str(VENV_BIN / "fibe")
@@ -38,7 +39,7 @@ def _session(env, *args, work):
             await session.initialize()
             return await work(session)
 
-    return anyio.run(main)
+    return client.run(main)
 
 
 def test_stdio_bridge_lists_and_calls_the_keys_tools(mcp_server, user, tmp_path):

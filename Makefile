@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench migrate services clispec
+.PHONY: install run test lint bench migrate services clispec mcpdocs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,3 +40,7 @@ bench: install services
 # The `fibe` CLI's command spec, generated from the operation registry (tests/cli checks it).
 clispec: install
 	$(BIN)/python scripts/clispec.py
+
+# The README's table of MCP tools and the scope each needs, from the operation registry.
+mcpdocs: install
+	$(BIN)/python scripts/mcpdocs.py

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
 from .api.site import api
+from .mcp.views import mcp_endpoint
 
 # Staff reach the admin only with a verified second factor.
 admin.site.__class__ = OTPAdminSite
@@ -24,6 +25,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("api/v1/<path:rest>", api_not_found),
+    path("mcp", mcp_endpoint, name="mcp"),
+    path("mcp/readonly", mcp_endpoint, {"readonly": True}, name="mcp-readonly"),
     path("", include("fibe_access.accounts.urls")),
     path("profile/api-keys/", include("keys.urls")),
     path("profile/webhooks/", include("webhooks.urls")),

@@ -24,6 +24,7 @@ FAMILIES: dict[str, str] = {
     "secrets": "Secrets",
     "job_env": "Job ENV entries",
     "webhooks": "Webhooks",
+    "repos": "Repositories",
 }
 FAMILY_ALIASES = {"import_templates": "templates"}
 ACTIONS = ("read", "write", "delete")
@@ -33,6 +34,10 @@ ACTION_HELP = {
     "delete": "Delete {label}.",
     "manage": "Read, create, update and delete {label}.",
 }
+
+# The older `repos:write` ("Push to Fibe-hosted repositories") is the repos family's write scope,
+# accepted as it always was.
+HELP = {"repos:write": "Create repositories and push files."}
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,10 @@ def _family_scopes(name: str, family: str) -> list[Scope]:
     label = FAMILIES[family]
     out = [
         Scope(
-            f"{name}:{a}", ACTION_HELP[a].format(label=label), frozenset({f"{family}:{a}"}), family
+            f"{name}:{a}",
+            HELP.get(f"{name}:{a}", ACTION_HELP[a].format(label=label)),
+            frozenset({f"{family}:{a}"}),
+            family,
         )
         for a in ACTIONS
     ]
@@ -70,7 +78,6 @@ NARROW: list[Scope] = [
         "playspecs",
     ),
     Scope("mcp:access", "Connect to Fibe's MCP server.", frozenset({"mcp:access"}), None),
-    Scope("repos:write", "Push to Fibe-hosted repositories.", frozenset({"repos:write"}), None),
 ]
 
 CATALOGUE: dict[str, Scope] = {
@@ -106,7 +113,7 @@ def parse(names: Iterable[str]) -> list[str]:
             shown = repr(name)[:60]
             raise ScopeError(
                 f"Unknown scope {shown}. Use <family>:read|write|delete|manage with a family "
-                f"among {', '.join(FAMILIES)}, or one of launch:write, mcp:access, repos:write."
+                f"among {', '.join(FAMILIES)}, or one of launch:write, mcp:access."
             )
         out.add(name)
     if not out:

@@ -7,4 +7,4 @@ class ResourcesConfig(AppConfig):
     verbose_name = "Fibe resources"
 
     def ready(self) -> None:
-        from . import api  # noqa: F401 - declares the families' operations
+        from . import api, repos_api  # noqa: F401 - declare the families' operations

@@ -138,6 +138,52 @@ class JobEnv(Resource):
         indexes = _owner_index("jobenv")
 
 
+class Repository(Resource):
+    """A Fibe-hosted repository: files pushed in commits (see ``fibe_access.resources.repos``)."""
+
+    class Meta(Resource.Meta):
+        verbose_name_plural = "repositories"
+        indexes = _owner_index("repository")
+
+
+class RepoCommit(models.Model):
+    """One push: its message and who made it; the files it set point at it."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="commits")
+    message = models.CharField(max_length=1000)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key_id = models.PositiveBigIntegerField(null=True, blank=True)
+    paths = models.JSONField(default=list)  # the paths it set or removed
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.message[:60]
+
+
+class RepoFile(models.Model):
+    """A file as of the latest commit that set it."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=255)
+    content = models.TextField()
+    size = models.PositiveIntegerField()
+    commit = models.ForeignKey(RepoCommit, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "path"], name="repofile_unique_path")
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+
 class ResourceChange(models.Model):
     """One row per write to a resource, written in the write's transaction: who (the acting
     user, where the call came from, the API key, IP and user agent), what (family, record,
@@ -156,6 +202,7 @@ class ResourceChange(models.Model):
         RECREATE = "recreate", "Recreated"
         EXTEND = "extend", "Expiry extended"
         EXPIRING = "expiring", "Marked as expiring"
+        PUSH = "push", "Files pushed"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     actor = models.ForeignKey(

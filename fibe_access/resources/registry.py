@@ -64,6 +64,7 @@ FAMILIES: dict[str, Family] = {
         Family("artefacts", m.Artefact),
         Family("secrets", m.Secret, fields=("name", "description", "value"), write_only=("value",)),
         Family("job_env", m.JobEnv, fields=("name", "description", "key", "value")),
+        Family("repos", m.Repository),
     ]
 }
 

@@ -19,7 +19,18 @@ from tests.webhooks.servers import BASE_DIR, VENV_BIN
 from .conftest import FIBE
 
 PACKAGE = BASE_DIR / "fibe_cli"
-ALLOWED = {"fibe_cli", "click", "rich", "requests", "webhooks.signing"}
+# `fibe mcp` relays with the official MCP SDK (mcp, its types, its HTTP client, anyio)
+ALLOWED = {
+    "fibe_cli",
+    "click",
+    "rich",
+    "requests",
+    "webhooks.signing",
+    "mcp",
+    "mcp_types",
+    "httpx2",
+    "anyio",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -60,6 +71,7 @@ def test_it_runs_with_django_unimportable():
     for args in (
         ["--help"],
         ["playspecs", "launch", "--help"],
+        ["mcp", "--help"],
         ["webhooks", "verify", "--secret", "s", "--signature", "sha256=00"],
         ["auth", "status"],
     ):

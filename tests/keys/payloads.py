@@ -1,11 +1,12 @@
 """Valid requests for every operation of the registry, so tests can walk all of them."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.utils import timezone
 
 from fibe_access.api.operations import REGISTRY
-from fibe_access.resources.models import Playground
+from fibe_access.resources.models import Playground, RepoCommit, RepoFile, Repository
 from fibe_access.resources.registry import FAMILIES
 from tests.factories import resource_make
 from webhooks.models import Delivery, Event, WebhookEndpoint
@@ -19,6 +20,8 @@ CREATE = {
     "templates": {"name": "tpl", "source_url": "https://example.com/t.yaml"},
     "webhooks": {"url": "http://127.0.0.1:9/hook", "events": ["playground.created"]},
 }
+# Operations with a required query: what to send.
+QUERY = {"repos.file": {"path": "README.md"}}
 
 
 def body_for(op) -> dict | None:
@@ -26,6 +29,8 @@ def body_for(op) -> dict | None:
         return None
     if op.name == "playgrounds.extend":
         return {"expires_at": (timezone.now() + timedelta(days=2)).isoformat()}
+    if op.name == "repos.push":
+        return {"message": "first", "files": {"README.md": "# hello"}}
     if op.name == "webhooks.recover":
         return {"since": (timezone.now() - timedelta(days=1)).isoformat()}
     if op.method == "PATCH":
@@ -50,6 +55,8 @@ def target_for(op, owner):
         event = Event.objects.create(type="playground.created", owner=owner, body=b"{}")
         return Delivery.objects.create(event=event, endpoint=endpoint, status="failed")
     fam = FAMILIES[op.group]
+    if op.group == "repos":
+        return _repository(owner)
     extra = {}
     if fam.model is Playground:
         stopped = op.action == "start"
@@ -57,11 +64,20 @@ def target_for(op, owner):
     return resource_make(fam.model, owner, **extra)
 
 
+def _repository(owner):
+    """A repository holding README.md (what QUERY reads)."""
+    repo = resource_make(Repository, owner)
+    commit = RepoCommit.objects.create(repository=repo, message="init", paths=["README.md"])
+    RepoFile.objects.create(repository=repo, path="README.md", content="hi", size=2, commit=commit)
+    return repo
+
+
 def path_for(op, obj=None) -> str:
     path = op.path
     for name in op.path_params:
         path = path.replace(f"{{{name}}}", str(obj.pk if obj else 0))
-    return "/api/v1" + path
+    query = QUERY.get(op.name)
+    return "/api/v1" + path + (f"?{urlencode(query)}" if query else "")
 
 
 def request(client, op, obj=None, body=None):

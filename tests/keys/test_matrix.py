@@ -26,6 +26,7 @@ def test_every_family_has_crud_routes_and_the_named_actions():
         "artefacts",
         "secrets",
         "job_env",
+        "repos",
     ]:
         for method, path in [
             ("GET", ""),
@@ -71,8 +72,8 @@ def test_key_with_one_scope_gets_exactly_what_the_catalogue_grants(scope, user, 
             body = response.json()
             assert body["code"] == "insufficient_scope"
             assert f"'{op.scope}'" in body["message"]
-    # and every family scope opens at least one operation (narrow scopes without operations
-    # in this API, mcp:access and repos:write, open none)
+    # and every family scope opens at least one operation (mcp:access, a narrow scope
+    # without operations in this API, opens none)
     assert (granted > 0) == (scopes.CATALOGUE[scope].family is not None)
 
 

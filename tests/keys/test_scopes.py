@@ -45,6 +45,10 @@ def test_catalogue_has_every_family_action_and_the_older_names():
     assert scopes.parse(older) == sorted(older)
     for narrow in ("launch:write", "mcp:access", "repos:write"):
         assert narrow in scopes.CATALOGUE
+    # the older repos:write is the repos family's write scope, accepted as is
+    assert scopes.CATALOGUE["repos:write"].family == "repos"
+    assert scopes.permits(["repos:write"], "repos:write")
+    assert not scopes.permits(["repos:write"], "repos:read")
 
 
 def test_every_scope_has_one_line_help():
@@ -125,5 +129,6 @@ def test_import_templates_is_the_templates_family():
 
 def test_restrictable_families_follow_the_scopes():
     assert scopes.restrictable_families(["launch:write"]) == {"playspecs"}
-    assert scopes.restrictable_families(["mcp:access", "repos:write"]) == set()
+    assert scopes.restrictable_families(["mcp:access"]) == set()
+    assert scopes.restrictable_families(["repos:write"]) == {"repos"}
     assert scopes.restrictable_families(["secrets:read", "props:manage"]) == {"secrets", "props"}

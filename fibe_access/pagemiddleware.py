@@ -17,7 +17,9 @@ from django.utils.module_loading import import_string
 
 # The API's URL prefixes (path_info). "/api/" covers /api/v1/ and its JSON 404 for unknown paths;
 # the API's documentation is an HTML page (Swagger UI) and stays a page, under the pages' policy.
-API_PREFIXES = ("/api/",)
+# The MCP server (/mcp, /mcp/readonly) is authenticated by the same Bearer keys alone.
+API_PREFIXES = ("/api/", "/mcp/")
+API_PATHS = ("/mcp",)
 PAGES_UNDER_API = ("/api/v1/docs",)
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 HOOKS = ("process_view", "process_exception", "process_template_response")
@@ -25,6 +27,8 @@ HOOKS = ("process_view", "process_exception", "process_template_response")
 
 def is_api(request) -> bool:
     path = request.path_info
+    if path in API_PATHS:
+        return True
     return path.startswith(API_PREFIXES) and not path.startswith(PAGES_UNDER_API)
 
 

@@ -134,3 +134,27 @@ def test_api_docs_stay_a_page_under_the_pages_policy(client, db):
     assert response.status_code == 200
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert response["Content-Security-Policy"] != pagemiddleware.API_CSP
+
+
+@pytest.mark.parametrize("path", ["/mcp", "/mcp/readonly"])
+def test_mcp_is_token_authenticated_like_the_api(user, path):
+    # given a browser signed in to the pages, whose CSRF checks are on
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    # when it posts an MCP message with its session cookie and no key
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    response = client.post(path, message, content_type="application/json")
+    # then the MCP server refuses it as the API does: no cookie authentication, no session
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response["Content-Security-Policy"] == pagemiddleware.API_CSP
+    assert "Set-Cookie" not in response.headers and not response.cookies
+    assert "Cookie" not in response.get("Vary", "")
+
+
+def test_only_the_mcp_paths_skip_the_pages_middleware():
+    factory = RequestFactory()
+    assert pagemiddleware.is_api(factory.post("/mcp"))
+    assert pagemiddleware.is_api(factory.post("/mcp/readonly"))
+    assert not pagemiddleware.is_api(factory.get("/mcpx"))
+    assert not pagemiddleware.is_api(factory.get("/profile/mcp"))

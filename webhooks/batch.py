@@ -65,7 +65,7 @@ def deliveries_send(*, delivery_ids: list[int], limit: int | None = None) -> int
         sent, unsent = _send_all(lanes)
         _hand_back(unsent)
     finally:
-        for owner_id, (token, deliveries) in lanes.items():
+        for (owner_id, _), (token, deliveries) in lanes.items():
             slots.release_many({d.endpoint_id for d in deliveries}, owner_id, token)
     return sent
 
@@ -112,24 +112,28 @@ def _disabled(delivery: Delivery) -> bool:
 
 
 def _take_slots(rows: list[Delivery]):
-    by_owner: dict[int, list[Delivery]] = defaultdict(list)
+    """Spread each account's endpoints over up to its account limit of sending threads
+    ("lanes"), each holding one slot of the account and one of each endpoint it sends to.
+    Returns ({(owner id, lane): (slot token, deliveries)}, busy delivery ids)."""
+    by_owner: dict[int, dict[int, list[Delivery]]] = defaultdict(lambda: defaultdict(list))
     for delivery in sorted(rows, key=lambda d: (d.endpoint_id, d.pk)):
-        by_owner[delivery.endpoint.owner_id].append(delivery)
+        by_owner[delivery.endpoint.owner_id][delivery.endpoint_id].append(delivery)
+    width = min(settings.WEBHOOKS_ACCOUNT_CONCURRENCY, settings.WEBHOOKS_SEND_THREADS)
     lanes, busy = {}, []
-    for owner_id, deliveries in by_owner.items():
-        token, granted, refused, taken = uuid.uuid4().hex, [], set(), []
-        for delivery in deliveries:
-            endpoint_id = delivery.endpoint_id
-            if endpoint_id not in refused and endpoint_id not in taken:
-                if slots.acquire(endpoint_id, owner_id, token=token) is None:
-                    refused.add(endpoint_id)
-                else:
-                    taken.append(endpoint_id)
-            (busy.append(delivery.pk) if endpoint_id in refused else granted.append(delivery))
-        if granted:
-            lanes[owner_id] = (token, granted)
-        elif taken:
-            slots.release_many(taken, owner_id, token)
+    for owner_id, endpoints in by_owner.items():
+        tokens = [uuid.uuid4().hex for _ in range(max(1, min(width, len(endpoints))))]
+        for index, (endpoint_id, deliveries) in enumerate(endpoints.items()):
+            first = index % len(tokens)
+            # its own lane first, then any lane that already holds an account slot
+            tries = [first, *(n for n in range(len(tokens)) if (owner_id, n) in lanes)]
+            granted = (
+                n for n in dict.fromkeys(tries) if slots.acquire(endpoint_id, owner_id, tokens[n])
+            )
+            lane = next(granted, None)
+            if lane is None:
+                busy += [d.pk for d in deliveries]
+            else:
+                lanes.setdefault((owner_id, lane), (tokens[lane], []))[1].extend(deliveries)
     return lanes, busy
 
 

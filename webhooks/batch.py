@@ -64,7 +64,7 @@ def deliveries_send(*, delivery_ids: list[int], limit: int | None = None) -> int
     try:
         sent, unsent = _send_all(lanes)
         _hand_back(unsent)
-    finally:
+    finally:  # again, in case a lane never ran (releasing twice is harmless)
         for (owner_id, _), (token, deliveries) in lanes.items():
             slots.release_many({d.endpoint_id for d in deliveries}, owner_id, token)
     return sent
@@ -145,8 +145,8 @@ def _send_all(lanes) -> tuple[int, list[Delivery]]:
     window_end = time.monotonic() + settings.WEBHOOKS_SEND_WINDOW
     outcomes: SimpleQueue = SimpleQueue()
     futures = [
-        _executor().submit(_send_lane, deliveries, window_end, outcomes)
-        for _, deliveries in lanes.values()
+        _executor().submit(_send_lane, owner_id, token, deliveries, window_end, outcomes)
+        for (owner_id, _), (token, deliveries) in lanes.items()
     ]
     sent, pending = 0, True
     while pending:
@@ -161,12 +161,17 @@ def _send_all(lanes) -> tuple[int, list[Delivery]]:
     return sent, unsent
 
 
-def _send_lane(deliveries: list[Delivery], window_end: float, outcomes: SimpleQueue):
-    for index, delivery in enumerate(deliveries):
-        if time.monotonic() > window_end:
-            return deliveries[index:]
-        outcomes.put((delivery, delivery.next_trigger, *send(delivery)))
-    return []
+def _send_lane(owner_id, token, deliveries: list[Delivery], window_end: float, outcomes):
+    """Send one lane's deliveries in turn; its slots are freed as soon as it is done, not
+    when the slowest lane of the batch is (an account's next event goes out meanwhile)."""
+    try:
+        for index, delivery in enumerate(deliveries):
+            if time.monotonic() > window_end:
+                return deliveries[index:]
+            outcomes.put((delivery, delivery.next_trigger, *send(delivery)))
+        return []
+    finally:
+        slots.release_many({d.endpoint_id for d in deliveries}, owner_id, token)
 
 
 def _record(sent) -> None:

@@ -17,7 +17,7 @@ SEND_TASK = "webhooks.tasks.deliveries_send"
 ATTEMPT_TASK = "webhooks.tasks.delivery_attempt"
 BATCH_TASK = "webhooks.tasks.deliveries_enqueue_batch"
 FANOUT_INLINE = 20  # publish inserts larger fan-outs with one INSERT … SELECT
-SEND_CHUNK = 100  # deliveries per message; the task claims up to WEBHOOKS_SEND_BATCH in all
+SEND_CHUNK = 500  # deliveries per message (a batch); a task claims up to WEBHOOKS_SEND_BATCH
 
 
 def enqueue_on_commit(delivery_ids: list[int]) -> None:

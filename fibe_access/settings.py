@@ -247,6 +247,14 @@ WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=15.0)
 WEBHOOKS_ATTEMPT_BUDGET = env.float("WEBHOOKS_ATTEMPT_BUDGET", default=20.0)
 WEBHOOKS_ENDPOINT_CONCURRENCY = env.int("WEBHOOKS_ENDPOINT_CONCURRENCY", default=4)
 WEBHOOKS_ACCOUNT_CONCURRENCY = env.int("WEBHOOKS_ACCOUNT_CONCURRENCY", default=8)
+# A send task claims up to WEBHOOKS_SEND_BATCH due deliveries, sends them on up to
+# WEBHOOKS_SEND_THREADS threads (one per account, one kept-alive connection per receiver), and
+# starts no send later than WEBHOOKS_SEND_WINDOW seconds in (the rest go back, uncounted).
+# A claimed delivery is in flight until sent: keep WEBHOOKS_STUCK_AFTER above
+# WEBHOOKS_SEND_WINDOW + WEBHOOKS_ATTEMPT_BUDGET + WEBHOOKS_CONNECT_TIMEOUT (35 s by default).
+WEBHOOKS_SEND_BATCH = env.int("WEBHOOKS_SEND_BATCH", default=500)
+WEBHOOKS_SEND_THREADS = env.int("WEBHOOKS_SEND_THREADS", default=8)
+WEBHOOKS_SEND_WINDOW = env.float("WEBHOOKS_SEND_WINDOW", default=10.0)
 # Test sends, redeliveries and recoveries asked for, per endpoint per minute.
 WEBHOOKS_SENDS_PER_MINUTE = env.int("WEBHOOKS_SENDS_PER_MINUTE", default=10)
 # The beat scan re-enqueues a due delivery whose broker message is older than this (lost), and

@@ -32,7 +32,7 @@ LOST_REASON = (
 BUSY = object()
 
 
-def _relaxed_commit() -> None:
+def relaxed_commit() -> None:
     """Let this transaction commit without waiting for the WAL flush (PostgreSQL).
 
     Safe for the delivery bookkeeping only: the change is visible to other transactions at
@@ -51,7 +51,7 @@ def _claim(delivery_id: int):
     endpoint has its limit of attempts in flight; else (delivery, slot token)."""
     now = timezone.now()
     with transaction.atomic():
-        _relaxed_commit()
+        relaxed_commit()
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("event", "endpoint")
@@ -66,7 +66,7 @@ def _claim(delivery_id: int):
             return None
         if delivery.next_attempt_at and delivery.next_attempt_at > now + timedelta(seconds=1):
             return None  # a stale duplicate message; the beat scan will enqueue it when due
-        if _spent(delivery):
+        if spent(delivery):
             delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, None
             delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
             return None
@@ -79,7 +79,7 @@ def _claim(delivery_id: int):
     return delivery, token
 
 
-def _spent(delivery: Delivery) -> bool:
+def spent(delivery: Delivery) -> bool:
     """A delivery with no attempt left (the cap, or a test already sent once): never sent."""
     if delivery.next_trigger == Delivery.Trigger.TEST:
         return delivery.attempt_count >= 1
@@ -94,7 +94,7 @@ def delivery_attempt(*, delivery_id: int) -> Attempt | None:
     outside any transaction."""
     claimed = _claim(delivery_id)
     if claimed is BUSY:
-        enqueue_later(delivery_id, BUSY_RETRY_SECONDS)
+        enqueue_later([delivery_id], BUSY_RETRY_SECONDS)
         return None
     if claimed is None:
         return None
@@ -106,16 +106,29 @@ def delivery_attempt(*, delivery_id: int) -> Attempt | None:
 
 
 def _send_and_record(delivery: Delivery) -> Attempt | None:
-    endpoint, event = delivery.endpoint, delivery.event
-    trigger = delivery.next_trigger
-    if not endpoint.is_active and trigger == Delivery.Trigger.SCHEDULED:
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=Delivery.Status.FAILED,
-            in_flight_since=None,
-            next_attempt_at=None,
-            updated_at=timezone.now(),
-        )
+    if drop_if_inactive(delivery):
         return None
+    trigger = delivery.next_trigger
+    headers, body, response = send(delivery)
+    return record_safely(delivery, trigger, headers, body, response)
+
+
+def drop_if_inactive(delivery: Delivery) -> bool:
+    """A scheduled delivery to a disabled endpoint fails without an attempt; True if so."""
+    if delivery.endpoint.is_active or delivery.next_trigger != Delivery.Trigger.SCHEDULED:
+        return False
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.FAILED,
+        in_flight_since=None,
+        next_attempt_at=None,
+        updated_at=timezone.now(),
+    )
+    return True
+
+
+def send(delivery: Delivery) -> tuple[dict, bytes, transport.Response]:
+    """Sign and POST one attempt; never raises, and touches no database (safe in a thread)."""
+    endpoint, event = delivery.endpoint, delivery.event
     body, headers = bytes(event.body), {}
     try:
         headers = signing.signed_headers(
@@ -131,6 +144,12 @@ def _send_and_record(delivery: Delivery) -> Attempt | None:
         response = transport.Response(
             status=None, failure_reason=f"Internal error while sending ({type(exc).__name__})."
         )
+    return headers, body, response
+
+
+def record_safely(
+    delivery: Delivery, trigger: str, headers: dict, body: bytes, response: transport.Response
+) -> Attempt | None:
     try:
         return _record(delivery, trigger, headers, body, response)
     except Exception as exc:  # noqa: BLE001 - e.g. the database refused what the receiver sent
@@ -158,7 +177,7 @@ def _record(
     endpoint = delivery.endpoint
     next_at = None
     if response.ok:
-        _relaxed_commit()  # failures (which may disable and audit) keep full durability
+        relaxed_commit()  # failures (which may disable and audit) keep full durability
         status = Delivery.Status.SUCCEEDED
         if endpoint.failing_since is not None:  # as read at claim time; rarely set
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
@@ -195,11 +214,20 @@ def _record(
     if not updated:
         transaction.set_rollback(True)
         return None  # deleted while we were sending, or already recorded as lost
-    attempt = Attempt.objects.create(
+    attempt = attempt_row(delivery, trigger, headers, body, response)
+    attempt.save(force_insert=True)
+    log_attempt(delivery, response, status)
+    return attempt
+
+
+def attempt_row(
+    delivery: Delivery, trigger: str, headers: dict, body: bytes, response: transport.Response
+) -> Attempt:
+    return Attempt(
         delivery=delivery,
         number=delivery.attempt_count,
         trigger=trigger,
-        request_url=endpoint.url,
+        request_url=delivery.endpoint.url,
         request_headers=headers,
         request_body=body,
         response_status=response.status,
@@ -208,15 +236,17 @@ def _record(
         duration_ms=response.duration_ms,
         failure_reason=transport.storable(response.failure_reason, 500),
     )
+
+
+def log_attempt(delivery: Delivery, response: transport.Response, status: str) -> None:
     # Status only: failure reasons can quote the target URL, which may carry a token.
     logger.info(
         "webhook delivery %s attempt %s: HTTP %s -> %s",
         delivery.uid,
-        attempt.number,
+        delivery.attempt_count,
         response.status,
         status,
     )
-    return attempt
 
 
 def deliveries_enqueue_due(*, limit: int = ENQUEUE_BATCH) -> int:

@@ -11,10 +11,13 @@ from django.db import transaction
 
 from fibe_access.celery import app
 
+SEND_TASK = "webhooks.tasks.deliveries_send"
+# One delivery per message, and fan-outs as messages that enqueue one each: still consumed
+# (messages queued before an upgrade) but no longer sent.
 ATTEMPT_TASK = "webhooks.tasks.delivery_attempt"
 BATCH_TASK = "webhooks.tasks.deliveries_enqueue_batch"
-FANOUT_INLINE = 20
-FANOUT_CHUNK = 100
+FANOUT_INLINE = 20  # publish inserts larger fan-outs with one INSERT … SELECT
+SEND_CHUNK = 500  # deliveries per message (a batch); a task claims up to WEBHOOKS_SEND_BATCH
 
 
 def enqueue_on_commit(delivery_ids: list[int]) -> None:
@@ -29,21 +32,19 @@ def enqueue_on_commit(delivery_ids: list[int]) -> None:
 
 
 def enqueue(delivery_ids: list[int]) -> None:
-    """Put first attempts on the broker now. Large fan-outs send a few batch messages and the
-    workers enqueue the rest, so the caller's commit stays fast."""
-    if len(delivery_ids) <= FANOUT_INLINE:
-        enqueue_each(delivery_ids)
-        return
-    for start in range(0, len(delivery_ids), FANOUT_CHUNK):
-        app.send_task(BATCH_TASK, args=[delivery_ids[start : start + FANOUT_CHUNK]])
+    """Put deliveries on the broker now: one message per SEND_CHUNK of them."""
+    for start in range(0, len(delivery_ids), SEND_CHUNK):
+        app.send_task(SEND_TASK, args=[delivery_ids[start : start + SEND_CHUNK]])
 
 
-def enqueue_later(delivery_id: int, seconds: float) -> None:
-    """Try one delivery again in ``seconds`` (its endpoint was busy). Lost, it is re-enqueued
-    by the beat scan once WEBHOOKS_REENQUEUE_AFTER has passed."""
-    app.send_task(ATTEMPT_TASK, args=[delivery_id], countdown=seconds)
+def enqueue_later(delivery_ids: list[int], seconds: float) -> None:
+    """Try deliveries again in ``seconds`` (their endpoint was busy). Lost, they are
+    re-enqueued by the beat scan once WEBHOOKS_REENQUEUE_AFTER has passed."""
+    for start in range(0, len(delivery_ids), SEND_CHUNK):
+        app.send_task(SEND_TASK, args=[delivery_ids[start : start + SEND_CHUNK]], countdown=seconds)
 
 
 def enqueue_each(delivery_ids: list[int]) -> None:
+    """One single-delivery message per delivery (the unbatched path)."""
     for pk in delivery_ids:
         app.send_task(ATTEMPT_TASK, args=[pk])

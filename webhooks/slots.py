@@ -21,11 +21,14 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 UNLIMITED = "-"  # a slot granted without Redis; release does nothing
 
-# KEYS: the sets; ARGV: now, lease end, token, lease ms, then one limit per set.
+# KEYS: the sets; ARGV: now, lease end, token, lease ms, then one limit per set. A token
+# already in a set (one sending thread going through several endpoints of an account in turn)
+# holds its slot there and is not counted again.
 ACQUIRE_LUA = """
 for i = 1, #KEYS do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[1])
-  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[4 + i]) then return 0 end
+  if not redis.call('ZSCORE', KEYS[i], ARGV[3])
+     and redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[4 + i]) then return 0 end
 end
 for i = 1, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
@@ -57,14 +60,16 @@ def lease_seconds() -> float:
     return settings.WEBHOOKS_ATTEMPT_BUDGET + settings.WEBHOOKS_CONNECT_TIMEOUT + 30
 
 
-def acquire(endpoint_id: int, owner_id: int) -> str | None:
+def acquire(endpoint_id: int, owner_id: int, token: str | None = None) -> str | None:
     """A slot token, or None when the endpoint or its account already has its limit of
-    attempts in flight."""
+    attempts in flight. Passing the token of a slot already held for the same account takes
+    the endpoint's slot under it without a second account slot (sends made one after another
+    hold one slot of the account)."""
     limits = [settings.WEBHOOKS_ENDPOINT_CONCURRENCY, settings.WEBHOOKS_ACCOUNT_CONCURRENCY]
     backend, client = _client()
     if client is None or min(limits) <= 0:
         return UNLIMITED
-    token, now = uuid.uuid4().hex, time.time()
+    token, now = token or uuid.uuid4().hex, time.time()
     lease = lease_seconds()
     try:
         script = getattr(backend, "_fibe_slot_script", None)
@@ -81,6 +86,10 @@ def acquire(endpoint_id: int, owner_id: int) -> str | None:
 
 
 def release(endpoint_id: int, owner_id: int, token: str | None) -> None:
+    release_many([endpoint_id], owner_id, token)
+
+
+def release_many(endpoint_ids, owner_id: int, token: str | None) -> None:
     if not token or token == UNLIMITED:
         return
     backend, client = _client()
@@ -88,7 +97,8 @@ def release(endpoint_id: int, owner_id: int, token: str | None) -> None:
         return
     try:
         pipe = client.pipeline(transaction=False)  # one round trip
-        for key in _keys(backend, endpoint_id, owner_id):
+        keys = {key for pk in endpoint_ids for key in _keys(backend, pk, owner_id)}
+        for key in keys:
             pipe.zrem(key, token)
         pipe.execute()
     except RedisError:

@@ -14,6 +14,15 @@ def delivery_attempt(delivery_id: int) -> None:
     attempt(delivery_id=delivery_id)
 
 
+# A batch starts no send later than WEBHOOKS_SEND_WINDOW after it began, and each send is cut
+# at the attempt budget, so it ends well inside this limit (and WEBHOOKS_STUCK_AFTER).
+@shared_task(acks_late=True, ignore_result=True, time_limit=90)
+def deliveries_send(delivery_ids: list[int]) -> None:
+    from .batch import deliveries_send as send
+
+    send(delivery_ids=delivery_ids)
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def deliveries_enqueue_batch(delivery_ids: list[int]) -> None:
     from .queue import enqueue_each

@@ -22,6 +22,8 @@ from django.core.exceptions import ValidationError
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
 
+from . import deadline
+
 METADATA_ADDRESSES = {
     ipaddress.ip_address("169.254.169.254"),
     ipaddress.ip_address("fd00:ec2::254"),
@@ -150,12 +152,20 @@ def _budget(seconds: float):
             signal.setitimer(signal.ITIMER_REAL, left)
 
 
-_sessions: dict[bool, HTTPSession] = {}
+_local = threading.local()
+
+
+def _sessions() -> dict[bool, HTTPSession]:
+    # Sessions are not shared between threads; each sending thread keeps its own pool.
+    if not hasattr(_local, "sessions"):
+        _local.sessions = {}
+    return _local.sessions
 
 
 def _session(allow_loopback: bool) -> HTTPSession:
-    # One pooled session per worker process: keep-alive to busy receivers.
-    if allow_loopback not in _sessions:
+    # One pooled session per worker thread: keep-alive to busy receivers.
+    sessions = _sessions()
+    if allow_loopback not in sessions:
         session = HTTPSession(
             Config(
                 ip_filter_enable=True,
@@ -168,8 +178,9 @@ def _session(allow_loopback: bool) -> HTTPSession:
         # No proxies or .netrc from the environment: the guard connects to the vetted IP
         # itself (and reading the environment on every request costs more than the request).
         session.trust_env = False
-        _sessions[allow_loopback] = session
-    return _sessions[allow_loopback]
+        deadline.install(session)
+        sessions[allow_loopback] = session
+    return sessions[allow_loopback]
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Response:
@@ -185,13 +196,21 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Response:
     refusal = url_refusal(url, resolve=False)
     if refusal:
         return done(status=None, failure_reason=f"Refused: {refusal}")
-    try:
-        with _budget(budget):
+    cut_off = f"No complete response within the {budget:g} s attempt budget; cut off."
+    if threading.current_thread() is not threading.main_thread():
+        # A sending thread: the thread that started it cuts the socket at the deadline.
+        with deadline.Deadline(budget) as limit:
             reason = _send(url, body, headers, got)
-    except BudgetExceeded:
-        _sessions.clear()  # drop a pool that may hold the interrupted connection
-        reason = f"No complete response within the {budget:g} s attempt budget; cut off."
-        got["complete"] = False
+        if limit.cut:
+            _sessions().clear()  # drop a pool that may hold the cut connection
+            reason, got["complete"] = cut_off, False
+    else:
+        try:
+            with _budget(budget):
+                reason = _send(url, body, headers, got)
+        except BudgetExceeded:
+            _sessions().clear()  # drop a pool that may hold the interrupted connection
+            reason, got["complete"] = cut_off, False
     status = got.get("status")
     if reason is None:
         if 300 <= status < 400:

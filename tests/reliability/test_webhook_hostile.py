@@ -22,6 +22,9 @@ WORKER_ENV = {
     "WEBHOOKS_ATTEMPT_BUDGET": 3,
     "WEBHOOKS_READ_TIMEOUT": 2,
     "WEBHOOKS_ACCOUNT_CONCURRENCY": 1,
+    # a delivery waits in its batch at most the window and one budget before it is sent:
+    # within WEBHOOKS_STUCK_AFTER, so the scan never records a waiting one as lost
+    "WEBHOOKS_SEND_WINDOW": 2,
     "WEBHOOKS_STUCK_AFTER": 10,
     "WEBHOOKS_REENQUEUE_AFTER": 10,
 }

@@ -67,7 +67,9 @@ def test_beat_schedule_names_registered_tasks():
         "webhooks.tasks.endpoints_disable_failing",
     ]
     assert all(name in app.tasks for name in names)
+    assert queue.SEND_TASK in app.tasks
     assert queue.ATTEMPT_TASK in app.tasks and queue.BATCH_TASK in app.tasks
+    assert app.amqp.router.route({}, queue.SEND_TASK)["queue"].name == "webhooks"
     assert app.amqp.router.route({}, "webhooks.tasks.delivery_attempt")["queue"].name == "webhooks"
 
 
@@ -102,8 +104,8 @@ def test_rolled_back_publish_leaves_nothing_and_enqueues_nothing(
     assert not Event.objects.exists() and not Delivery.objects.exists()
 
 
-@pytest.mark.parametrize("count", [3, queue.FANOUT_INLINE + 25])
-def test_commit_puts_one_message_per_delivery_or_batches_a_large_fanout(
+@pytest.mark.parametrize("count", [3, queue.SEND_CHUNK + 25])
+def test_commit_puts_one_message_per_batch_of_deliveries(
     user, make_endpoint, broker, count, django_capture_on_commit_callbacks
 ):
     for i in range(count):
@@ -115,8 +117,6 @@ def test_commit_puts_one_message_per_delivery_or_batches_a_large_fanout(
 
     ids = sorted(Delivery.objects.values_list("pk", flat=True))
     queued = broker.queued()
-    if count <= queue.FANOUT_INLINE:
-        assert sorted(queued) == [(queue.ATTEMPT_TASK, [pk]) for pk in ids]
-    else:
-        assert [name for name, _ in queued] == [queue.BATCH_TASK]
-        assert sorted(queued[0][1][0]) == ids
+    assert {name for name, _ in queued} == {queue.SEND_TASK}
+    assert len(queued) == -(-count // queue.SEND_CHUNK)  # one message per batch
+    assert sorted(pk for _, args in queued for pk in args[0]) == ids

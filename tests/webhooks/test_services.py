@@ -170,8 +170,8 @@ def test_enqueue_due_picks_due_and_lost_deliveries_and_records_stuck_attempts(
 
     queued = broker.queued()
     assert count == 2 and len(callbacks) == 1
-    assert sorted(queued) == sorted((queue.ATTEMPT_TASK, [pk]) for pk in (lost.pk, retry_due.pk))
-    assert (queue.ATTEMPT_TASK, [fresh.pk]) not in queued
+    assert [name for name, _ in queued] == [queue.SEND_TASK]  # one message for the batch
+    assert sorted(queued[0][1][0]) == sorted([lost.pk, retry_due.pk])  # not the fresh one
     # the stuck attempt is recorded as lost and counts: retried on the schedule, not at once
     stuck.refresh_from_db()
     assert stuck.status == "retrying" and stuck.in_flight_since is None

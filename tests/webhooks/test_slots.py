@@ -68,7 +68,7 @@ def test_a_busy_endpoint_postpones_the_attempt_without_counting_it(
     delivery.refresh_from_db()
     assert delivery.attempt_count == 0 and delivery.in_flight_since is None
     assert receiver.received == [] and delivery.status == "pending"
-    assert broker.queued() == [(queue.ATTEMPT_TASK, [delivery.pk])]  # tried again in 1 s
+    assert broker.queued() == [(queue.SEND_TASK, [[delivery.pk]])]  # tried again in 1 s
     for token in held:
         slots.release(endpoint.pk, user.pk, token)
     assert engine.delivery_attempt(delivery_id=delivery.pk).response_status == 200

@@ -94,7 +94,11 @@ def test_500_then_200_is_retried_from_the_database_and_delivered_once(
 def test_worker_killed_mid_batch_loses_no_event(
     start_worker, user, make_endpoint, receiver, settings
 ):
-    fast_recovery = {"WEBHOOKS_STUCK_AFTER": 3, "WEBHOOKS_REENQUEUE_AFTER": 3}
+    fast_recovery = {
+        "WEBHOOKS_STUCK_AFTER": 3,
+        "WEBHOOKS_REENQUEUE_AFTER": 3,
+        "WEBHOOKS_SEND_WINDOW": 1,
+    }
     settings.WEBHOOKS_STUCK_AFTER = settings.WEBHOOKS_REENQUEUE_AFTER = engine.timedelta(seconds=3)
     worker = start_worker(**fast_recovery)
     make_endpoint(receiver.url)

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from fibe_access.audit_admin import AuditTrailAdmin
+
 from . import services
 from .actor import Actor, Source
 from .models import SecurityEvent, User
@@ -48,18 +50,8 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(AuditTrailAdmin):
     list_display = ["created_at", "user", "kind", "ip", "user_agent"]
     list_filter = ["kind"]
     search_fields = ["user__email", "ip"]
     list_select_related = ["user"]
-    readonly_fields = [f.name for f in SecurityEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

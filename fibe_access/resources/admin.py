@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from fibe_access.audit_admin import AuditTrailAdmin
+
 from .models import ResourceChange
 
 
 @admin.register(ResourceChange)
-class ResourceChangeAdmin(admin.ModelAdmin):
+class ResourceChangeAdmin(AuditTrailAdmin):
     """Read-only: the audit trail of resource writes."""
 
     list_display = [
@@ -22,13 +24,3 @@ class ResourceChangeAdmin(admin.ModelAdmin):
     list_filter = ["family", "action", "source"]
     search_fields = ["owner__email", "ip"]
     list_select_related = ["owner", "actor"]
-    readonly_fields = [f.name for f in ResourceChange._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.appserver import AppServer, server_env
 from tests.factories import UserFactory, api_key_make
-from tests.reliability.conftest import AppServer, server_env
 from tests.webhooks.servers import VENV_BIN
 
 FIBE = VENV_BIN / "fibe"

@@ -4,7 +4,7 @@ database and a private Redis), stopped after them; each test's rows are committe
 
 import pytest
 
-from tests.reliability.conftest import AppServer, server_env
+from tests.appserver import AppServer, server_env
 
 
 @pytest.fixture(scope="package")

@@ -251,7 +251,8 @@ WEBHOOKS_ACCOUNT_CONCURRENCY = env.int("WEBHOOKS_ACCOUNT_CONCURRENCY", default=8
 # WEBHOOKS_SEND_THREADS threads (one per account, one kept-alive connection per receiver), and
 # starts no send later than WEBHOOKS_SEND_WINDOW seconds in (the rest go back, uncounted).
 # A claimed delivery is in flight until sent: keep WEBHOOKS_STUCK_AFTER above
-# WEBHOOKS_SEND_WINDOW + WEBHOOKS_ATTEMPT_BUDGET + WEBHOOKS_CONNECT_TIMEOUT (35 s by default).
+# WEBHOOKS_SEND_WINDOW + WEBHOOKS_ATTEMPT_BUDGET + WEBHOOKS_CONNECT_TIMEOUT (35 s by default;
+# `manage.py check` warns otherwise: webhooks.W001).
 WEBHOOKS_SEND_BATCH = env.int("WEBHOOKS_SEND_BATCH", default=500)
 WEBHOOKS_SEND_THREADS = env.int("WEBHOOKS_SEND_THREADS", default=8)
 WEBHOOKS_SEND_WINDOW = env.float("WEBHOOKS_SEND_WINDOW", default=10.0)

@@ -1,83 +1,107 @@
-"""Keys read from the database, kept per process, and the channel through which key services
-tell every process to stop trusting its copy of a changed key.
+"""Keys read from the database, kept per process, and dropped everywhere the moment a key service
+changes them.
 
-A process reuses a key it read for up to API_KEY_CACHE_SECONDS while the key's generation in
-Redis (read in the same round trip as the rate count: ``keys.ratelimit.hit``) still matches and
-no change is in flight. Key services flag a change before it commits (``change_begin``) and move
-the generation on after (``change_done``), so a revoked, expired, rotated or deleted key fails
-everywhere from its commit on. Changes made outside the services (e.g. an account deactivated in
-the admin) apply within API_KEY_CACHE_SECONDS. Without Redis (single-process development) every
-request reads the key from the database."""
+A process reuses a key it read for up to API_KEY_CACHE_SECONDS while it hears the key change
+channel (``keys.changes``) and no change of that key is in flight. Key services flag a change
+before it commits (``change_begin``) and announce it after (``change_done``), so a revoked,
+expired, rotated or deleted key fails everywhere from its commit on. Changes made outside the
+services (e.g. an account deactivated in the admin) apply within API_KEY_CACHE_SECONDS. Without
+Redis (single-process development), or while the channel cannot be heard, every request reads
+the key from the database."""
 
 from __future__ import annotations
 
-import logging
+import math
 import time
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import RedisError
 
+from . import changes
 from .models import ApiKey
 from .selectors import key_for_token_digest
 
-log = logging.getLogger(__name__)
-GENERATION_TTL = 300  # longer than any process keeps a cached key (API_KEY_CACHE_SECONDS)
-FLAG_TTL = 60  # a change flag left by a rolled-back change expires by itself
 LOCAL_MAX = 2048
+NAME_LEN = 24
 
-# {digest: (key, read at, generation)}
-_local: dict[str, tuple[ApiKey, float, int]] = {}
+
+class Entry:
+    """A key this process read, with what authentication asks of it on every request worked
+    out once: until when it may be used (epoch seconds; -inf when it is not active or its
+    owner is not) and when it was last used."""
+
+    __slots__ = ("key", "read_at", "usable_until", "used_at")
+
+    def __init__(self, key: ApiKey) -> None:
+        self.key = key
+        self.read_at = time.monotonic()
+        usable = key.status == ApiKey.Status.ACTIVE and key.owner.is_active
+        expires = key.expires_at.timestamp() if key.expires_at is not None else math.inf
+        self.usable_until = expires if usable else -math.inf
+        self.used_at = key.last_used_at.timestamp() if key.last_used_at else -math.inf
+
+
+_local: dict[str, Entry] = {}  # by digest
+flag_change = changes.flag_change
+publish_change = changes.publish_change
 
 
 def cache_name(digest: str) -> str:
-    """How shared counters and flags name a key: a prefix of its digest, never the token."""
-    return digest[:24]
+    """How shared counters and notices name a key: a prefix of its digest, never the token."""
+    return digest[:NAME_LEN]
 
 
-def redis_backend() -> RedisCache | None:
-    """Django's cache when it is Redis (shared between processes), else None."""
-    backend = caches["default"]
-    return backend if isinstance(backend, RedisCache) else None
-
-
-def redis_client(backend: RedisCache):
-    client = getattr(backend, "_fibe_client", None)
-    if client is None:
-        client = backend._fibe_client = backend._cache.get_client(write=True)
-    return client
-
-
-def channel(key_name: str) -> tuple[str, str]:
-    """The key's generation and its change-in-flight flag, as names in the shared cache."""
-    return f"fibe:gen:{key_name}", f"fibe:chg:{key_name}"
-
-
-def generation(values: list | None) -> int | None:
-    """The key's generation from the values of ``channel`` read with the rate count; None (do
-    not trust a cached copy) without Redis or while a change is being committed."""
-    if values is None:
-        return None
-    current, changing = values
-    return None if changing else int(current or 0)
-
-
-def key_for_digest(digest: str, current_generation: int | None) -> ApiKey | None:
-    """The key with this digest: this process's copy while it is fresh and its generation
-    still current, else the database's (one query)."""
-    ttl = min(settings.API_KEY_CACHE_SECONDS, GENERATION_TTL / 2)
-    if current_generation is None or ttl <= 0:
+def _forget(key_name: str | None) -> None:
+    """Drop this process's copy of the key named ``key_name`` (of every key when None)."""
+    if key_name is None:
+        _local.clear()
+        return
+    for digest in [d for d in _local if d.startswith(key_name)]:
         _local.pop(digest, None)
-        return key_for_token_digest(digest)
-    hit = _local.get(digest)
-    if hit is not None and hit[2] == current_generation and time.monotonic() - hit[1] < ttl:
-        return hit[0]
+
+
+changes.listener.on_change = _forget
+
+
+def cached(digest: str) -> Entry | None:
+    """This process's copy of the key with this digest, while it is fresh and nothing said it
+    changed; else None (``key_for_digest`` reads it). No query, no round trip."""
+    listener = changes.listener
+    if not listener.poll():  # first: what it hears may drop the very copy asked for
+        return None
+    entry = _local.get(digest)
+    if entry is None:
+        return None
+    if (
+        listener.trusted(digest[:NAME_LEN])
+        and time.monotonic() - entry.read_at < settings.API_KEY_CACHE_SECONDS
+    ):
+        return entry
+    _local.pop(digest, None)
+    return None
+
+
+def key_for_digest(digest: str) -> ApiKey | None:
+    """The key with this digest: this process's copy if it may be used, else the database's
+    (one query), kept for the next requests while this process hears key changes."""
+    entry = cached(digest)
+    if entry is not None:
+        return entry.key
+    listener = changes.listener
+    listening = listener.poll()
+    epoch = listener.epoch
     key = key_for_token_digest(digest)
-    if key is not None:
+    if (
+        key is not None
+        and listening
+        and settings.API_KEY_CACHE_SECONDS > 0
+        and listener.poll()
+        and listener.trusted(cache_name(digest))
+        # a notice heard while we read (this thread's poll, or another's) may be about it
+        and listener.epoch == epoch
+    ):
         if len(_local) >= LOCAL_MAX:
             _local.clear()
-        _local[digest] = (key, time.monotonic(), current_generation)
+        _local[digest] = Entry(key)
     return key
 
 
@@ -91,32 +115,3 @@ def change_done(digest: str) -> None:
     """Called by key services once the change has committed."""
     _local.pop(digest, None)
     publish_change(cache_name(digest))
-
-
-def flag_change(key_name: str) -> None:
-    """Until ``publish_change``, no process trusts a cached copy of the key."""
-    backend = redis_backend()
-    if backend is None:
-        return
-    _, changing = channel(key_name)
-    try:
-        redis_client(backend).set(backend.make_and_validate_key(changing), 1, ex=FLAG_TTL)
-    except RedisError as exc:  # every process then reads keys from the database anyway
-        log.warning("could not flag a key change: %s", type(exc).__name__)
-
-
-def publish_change(key_name: str) -> None:
-    """Move the key's generation on and clear its flag, so every cached copy is re-read."""
-    backend = redis_backend()
-    if backend is None:
-        return
-    mk = backend.make_and_validate_key
-    current, changing = channel(key_name)
-    pipe = redis_client(backend).pipeline(transaction=False)
-    pipe.incr(mk(current))
-    pipe.expire(mk(current), GENERATION_TTL)
-    pipe.delete(mk(changing))
-    try:
-        pipe.execute()
-    except RedisError as exc:
-        log.warning("could not publish a key change: %s", type(exc).__name__)

@@ -1,29 +1,46 @@
-"""Per-key request counts in fixed one-minute windows, kept in Django's cache: Redis in
-production and tests (one round trip a request), the local memory cache in single-process
-development.
+"""Per-key request counts in fixed one-minute windows, shared between processes through Redis
+without a round trip on every request: each process counts on its own and settles with Redis in
+batches (a local allowance, as Unkey does for its limits).
 
-``hit`` can read a few other values in the same round trip, so authentication asks Redis once
-per request (the key cache's generation rides along: see ``keys.cache``)."""
+A process decides alone while all of these hold: fewer than ``batch`` requests counted since it
+last settled, under a second since then, and its view of the count (Redis's total when last
+settled plus its own since) at least ``batch`` below the limit. Otherwise it settles at once:
+INCRBY what it counted, read the total, decide on that. ``batch`` is 1% of the limit, at least 1
+and at most MAX_BATCH (100): limits under 200 a minute are counted in Redis on every request,
+and so is every key near its limit.
+
+The tolerance: every process serves at most ``batch`` requests of a key that Redis has not yet
+counted, so a key is served at most ``limit + batch × processes`` requests in a window (a 600 a
+minute key on 4 worker processes: at most 624), never fewer than its limit, and from the moment
+Redis counts past the limit, every further request is refused by each process within ``batch``
+of its own requests. Refused requests are counted as before. In one process the limit is exact.
+
+Without Redis (one process) the counts are this process's alone. When Redis cannot be reached,
+requests are served and counted here only (fail open), and settling is retried a second later.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
 from redis.exceptions import RedisError
 
-from .cache import redis_backend, redis_client
+from .shared import redis_backend, redis_client, uses_redis
 
 log = logging.getLogger(__name__)
 WINDOW = 60
+MAX_BATCH = 100
+SETTLE_EVERY = 1.0  # seconds: the longest a process keeps a key's counts to itself
+RETRY_AFTER_ERROR = 1.0  # seconds without settling after Redis failed
+MAX_TALLIES = 4096
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     limit: int
     count: int
     reset: int  # epoch seconds when the window ends
@@ -47,46 +64,87 @@ class Usage:
         }
 
 
-# One command, one reply: count the request, start the window's expiry, read the extra keys.
-HIT_LUA = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-local out = {count}
-for i = 2, #KEYS do out[i] = redis.call('GET', KEYS[i]) or false end
-return out
+class _Tally:
+    """One key's window as this process sees it."""
+
+    __slots__ = ("window", "shared", "unsent", "settled")
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.shared = 0  # the window's total in Redis when last settled
+        self.unsent = 0  # requests counted here since
+        self.settled = float("-inf")  # when this process last settled (time.time())
+
+
+_tallies: dict[str, _Tally] = {}
+_lock = threading.Lock()
+_retry_at = 0.0  # no settling before this monotonic time (Redis was unreachable)
+
+# Add what a process counted, start the window's expiry with its first count, return the total.
+SETTLE_LUA = """
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+if total == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return total
 """
 
 
-def _hit_script(backend: RedisCache):
-    script = getattr(backend, "_fibe_hit_script", None)
-    if script is None:
-        script = backend._fibe_hit_script = redis_client(backend).register_script(HIT_LUA)
-    return script
-
-
-def hit(
-    key_name: str, *, also_read: Sequence[str] = (), now: float | None = None
-) -> tuple[int, int, list | None]:
-    """Count one request for ``key_name``. Returns (count this window, window reset time, the
-    values of ``also_read`` read in the same round trip — None without Redis or when it is
-    down, in which case the request is served uncounted)."""
+def hit(key_name: str, limit: int, *, now: float | None = None) -> Usage:
+    """Count one request for ``key_name`` against ``limit`` requests a minute."""
+    global _retry_at
     now = now if now is not None else time.time()
     window = int(now // WINDOW)
-    counter, reset = f"fibe:rl:{key_name}:{window}", (window + 1) * WINDOW
-    backend = redis_backend()
-    if backend is not None:
-        mk = backend.make_and_validate_key
-        try:
-            count, *values = _hit_script(backend)(
-                keys=[mk(counter), *(mk(name) for name in also_read)], args=[WINDOW + 5]
-            )
-        except RedisError as exc:
-            log.warning("rate limiting unavailable: %s", type(exc).__name__)
-            return 0, reset, None
-        return count, reset, values
-    local = caches["default"]
+    reset = (window + 1) * WINDOW
+    batch = max(1, min(MAX_BATCH, limit // 100))
+    with _lock:
+        tally = _tallies.get(key_name)
+        if tally is None or tally.window != window:
+            if len(_tallies) >= MAX_TALLIES:
+                _tallies.clear()
+            tally = _tallies[key_name] = _Tally(window)
+        tally.unsent += 1
+        seen = tally.shared + tally.unsent
+        if not uses_redis():
+            return Usage(limit, seen, reset)
+        if tally.unsent < batch and seen <= limit - batch and now - tally.settled < SETTLE_EVERY:
+            return Usage(limit, seen, reset)  # decided alone
+        if now < _retry_at:
+            return Usage(limit, 0, reset)  # Redis is away: served, counted here only
+        unsent, tally.unsent = tally.unsent, 0
     try:
-        count = local.incr(counter)
-    except ValueError:  # first request of the window
-        count = 1 if local.add(counter, 1, timeout=WINDOW + 5) else local.incr(counter)
-    return count, reset, None
+        total = _settle(redis_backend(), f"fibe:rl:{key_name}:{window}", unsent)
+    except RedisError as exc:
+        log.warning("rate limiting unavailable: %s", type(exc).__name__)
+        with _lock:
+            _retry_at = time.time() + RETRY_AFTER_ERROR
+            tally.unsent += unsent
+        return Usage(limit, 0, reset)
+    with _lock:
+        tally.shared = max(tally.shared, total)
+        tally.settled = now
+    # requests counted here by other threads meanwhile are not in ``total`` yet: they settle next
+    return Usage(limit, total, reset)
+
+
+def _settle(backend, counter: str, unsent: int) -> int:
+    script = getattr(backend, "_fibe_settle_script", None)
+    if script is None:
+        script = backend._fibe_settle_script = redis_client(backend).register_script(SETTLE_LUA)
+    return int(script(keys=[backend.make_and_validate_key(counter)], args=[unsent, WINDOW + 5]))
+
+
+def forget() -> None:
+    """Drop this process's counts: another Redis (tests), or a forked child, which must not send
+    what its parent counted."""
+    global _lock, _retry_at
+    _lock = threading.Lock()
+    _tallies.clear()
+    _retry_at = 0.0
+
+
+def _caches_changed(*, setting, **kwargs) -> None:
+    if setting == "CACHES":
+        forget()
+
+
+setting_changed.connect(_caches_changed)
+os.register_at_fork(after_in_child=forget)

@@ -8,6 +8,7 @@ is the templates family. Everything here is pure: no database, no settings.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -123,6 +124,11 @@ def parse(names: Iterable[str]) -> list[str]:
 
 def grants(names: Iterable[str]) -> frozenset[str]:
     """Every permission the given (valid) scopes grant together; unknown names grant nothing."""
+    return _grants(tuple(names))
+
+
+@functools.lru_cache(maxsize=1024)
+def _grants(names: tuple[str, ...]) -> frozenset[str]:  # asked on every API request
     return frozenset(p for n in names if n in CATALOGUE for p in CATALOGUE[n].grants)
 
 

@@ -216,6 +216,8 @@ def run(op: Operation, caller: Caller, params: dict[str, Any]) -> Any:
 def _conceal(op: Operation, caller: Caller, result: Any) -> Any:
     """Blank the IDs the answer holds of records outside the key's restriction on their
     family (a playground's playspec), so no answer names a record the key cannot reach."""
+    if not op.refers or not caller.key.restrictions or result is None:
+        return result
     listed = {a: caller.restricted_ids(f) for a, f in op.refers.items()}
     listed = {a: set(ids) for a, ids in listed.items() if ids is not None}
     if not listed or result is None:

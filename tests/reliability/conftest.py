@@ -31,10 +31,11 @@ def app_server(transactional_db, private_redis, tmp_path, settings):
     }
     servers = []
 
-    def start(**extra_env) -> AppServer:
+    def start(*, workers: int = 2, **extra_env) -> AppServer:
         server = AppServer(
             env=server_env(private_redis.url, **extra_env),
             log=tmp_path / f"gunicorn{len(servers)}.log",
+            workers=workers,
         )
         servers.append(server)
         return server

@@ -1,0 +1,143 @@
+"""The key cache and the change channel (keys.cache, keys.changes): a cached key is used with no
+query and no Redis round trip, and dropped from the moment any process changes it.
+
+"Another process" here is what it sends: ``changes.announce`` puts a notice on Redis without
+applying it in this process, so this process learns of it only through its subscription, as a
+gunicorn worker does (tests/reliability/test_key_changes_processes.py does it across processes).
+"""
+
+import socket
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from fibe_access.accounts.actor import Actor, Source
+from keys import cache, changes, services
+from keys.models import ApiKey
+from keys.shared import redis_backend, redis_client
+from tests.factories import api_key_make
+from tests.keys.test_auth import assert_invalid_token
+
+CLI = Actor(user=None, source=Source.CLI)
+
+
+def key_queries(queries) -> int:
+    return sum('FROM "keys_apikey"' in q["sql"] for q in queries)
+
+
+def assert_each_request_reads_the_key(client, n: int) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(n):
+            assert client.get("/api/v1/me").status_code == 200
+    assert key_queries(queries) == n
+
+
+def cached_key(user, api_client):
+    key, token = api_key_make(user, "playgrounds:read")
+    client = api_client(token)
+    assert client.get("/api/v1/me").status_code == 200
+    assert client.get("/api/v1/me").status_code == 200
+    assert key.digest in cache._local
+    return key, client
+
+
+def test_a_cached_key_costs_no_query_and_no_redis_round_trip(user, api_client, monkeypatch):
+    key, client = cached_key(user, api_client)
+    sent = []
+    real = type(redis_client(redis_backend())).execute_command
+    monkeypatch.setattr(
+        type(redis_client(redis_backend())),
+        "execute_command",
+        lambda self, *args, **kw: sent.append(args[0]) or real(self, *args, **kw),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(20):
+            assert client.get("/api/v1/me").status_code == 200
+    assert key_queries(queries) == 0
+    # the default limit (600 a minute) settles every 6 requests: 20 requests, at most 4 trips
+    assert len(sent) <= 4
+
+
+def test_a_change_another_process_commits_applies_to_the_next_request(user, api_client):
+    # given a key this process holds
+    key, client = cached_key(user, api_client)
+    name = cache.cache_name(key.digest)
+    # when another process revokes it: flags, commits, announces
+    changes.announce(changes.BEGIN, name)
+    ApiKey.objects.filter(pk=key.pk).update(status=ApiKey.Status.REVOKED)
+    changes.announce(changes.DONE, name)
+    assert key.digest in cache._local  # nothing has told this process directly
+    # then the very next request is refused
+    assert_invalid_token(client.get("/api/v1/me"))
+
+
+def test_a_change_in_flight_is_read_from_the_database_on_every_request(user, api_client):
+    # given a key this process holds, and another process that has flagged a change
+    key, client = cached_key(user, api_client)
+    changes.announce(changes.BEGIN, cache.cache_name(key.digest))
+    # then until it says done, every request reads the key (and keeps no copy)
+    assert_each_request_reads_the_key(client, 3)
+    # and when its change commits, the next request sees it
+    ApiKey.objects.filter(pk=key.pk).update(status=ApiKey.Status.EXPIRED)
+    assert_invalid_token(client.get("/api/v1/me"))
+
+
+def test_a_key_service_flags_before_commit_and_announces_after(
+    user, api_client, django_capture_on_commit_callbacks
+):
+    key, client = cached_key(user, api_client)
+    name = cache.cache_name(key.digest)
+    backend = redis_backend()
+    _, changing = changes._names(backend)
+
+    def in_flight() -> bool:
+        return redis_client(backend).zscore(changing, name) is not None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.key_expire_now(actor=CLI, key=key)
+        assert in_flight()  # before the commit: every process reads it from the database
+        assert not changes.listener.trusted(name)
+    assert not in_flight()
+    assert changes.listener.trusted(name)
+    assert_invalid_token(client.get("/api/v1/me"))
+
+
+def test_a_process_that_subscribes_late_learns_the_changes_in_flight(user, api_client):
+    # given a change flagged while this process was not listening (a fresh process)
+    key, client = cached_key(user, api_client)
+    changes.listener.reset()
+    changes.announce(changes.BEGIN, cache.cache_name(key.digest))
+    # when it subscribes (on its next request), it reads what is in flight and trusts no copy
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/me").status_code == 200
+        assert client.get("/api/v1/me").status_code == 200
+    assert key_queries(queries) == 2
+    assert not changes.listener.trusted(cache.cache_name(key.digest))
+
+
+def test_a_lost_subscription_drops_every_copy_so_missed_changes_still_apply(user, api_client):
+    # given a key this process holds
+    key, client = cached_key(user, api_client)
+    # when its subscription is cut (Redis restarted, a proxy timed out) and a change is made
+    # while it is away, so the notice never reaches it
+    host, port = changes.listener.pubsub.connection._sock.getsockname()[:2]
+    redis_client(redis_backend()).execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
+    ApiKey.objects.filter(pk=key.pk).update(status=ApiKey.Status.REVOKED)
+    changes.announce(changes.DONE, cache.cache_name(key.digest))
+    # then the next request notices the loss, reads the key again and refuses it
+    assert_invalid_token(client.get("/api/v1/me"))
+
+
+def test_with_redis_down_requests_are_served_and_revocation_still_applies(
+    user, api_client, own_redis
+):
+    # given a key this process holds, on a Redis that then goes away
+    key, client = cached_key(user, api_client)
+    own_redis.stop()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", own_redis.port)) != 0
+    # then requests are served (not counted: fail open), each reading the key again
+    assert_each_request_reads_the_key(client, 3)
+    # and a revocation applies at once
+    ApiKey.objects.filter(pk=key.pk).update(status=ApiKey.Status.REVOKED)
+    assert_invalid_token(client.get("/api/v1/me"))

@@ -34,6 +34,7 @@ from .shared import redis_backend, redis_client, uses_redis
 
 log = logging.getLogger(__name__)
 FLAG_TTL = 60  # a change flag left by a rolled-back change expires by itself
+MAX_CHANGING = 1024
 RESUBSCRIBE_AFTER = 1.0  # seconds between attempts when Redis cannot be reached
 SUBSCRIBE_TIMEOUT = 1.0
 BEGIN, DONE = "begin", "done"
@@ -101,7 +102,10 @@ class Listener:
         with self.lock:
             self.epoch += 1
             if kind == BEGIN:
-                self.changing[key_name] = time.monotonic() + FLAG_TTL
+                now = time.monotonic()
+                if len(self.changing) >= MAX_CHANGING:  # flags of rolled-back changes lapse
+                    self.changing = {n: t for n, t in self.changing.items() if t > now}
+                self.changing[key_name] = now + FLAG_TTL
             else:
                 self.changing.pop(key_name, None)
             self.on_change(key_name)

@@ -141,3 +141,16 @@ def test_with_redis_down_requests_are_served_and_revocation_still_applies(
     # and a revocation applies at once
     ApiKey.objects.filter(pk=key.pk).update(status=ApiKey.Status.REVOKED)
     assert_invalid_token(client.get("/api/v1/me"))
+
+
+def test_flags_of_rolled_back_changes_do_not_pile_up(monkeypatch):
+    # given many changes that began and never said done (rolled back), their flags lapsed
+    monkeypatch.setattr(changes, "MAX_CHANGING", 10)
+    listener = changes.Listener()
+    for i in range(10):
+        listener.heard(changes.BEGIN, f"rolled-back-{i}")
+    listener.changing = {name: 0.0 for name in listener.changing}  # lapsed long ago
+    # when another change begins, the lapsed flags go and the new one stays
+    listener.heard(changes.BEGIN, "current")
+    assert list(listener.changing) == ["current"]
+    assert not listener.trusted("current")

@@ -14,7 +14,7 @@ import click
 
 from . import config, output
 from .client import Api
-from .errors import USAGE, CliError
+from .errors import USAGE, CliError, keep_secret
 from .spec import load
 
 # Groups a hand-written command covers instead (`fibe whoami` is GET /me).
@@ -63,6 +63,22 @@ class Items(click.ParamType):
             if self.choices and v not in self.choices:
                 self.fail(f"{v!r} is not one of: {', '.join(self.choices)}", param, ctx)
         return values
+
+
+class SecretText(click.ParamType):
+    """A write-only value such as a webhook's signing secret: ``-`` reads it from the first line
+    of standard input, so it stays out of the process list and the shell history. Never printed
+    (``keep_secret``)."""
+
+    name = "TEXT|-"
+
+    def convert(self, value, param, ctx):
+        if value == "-":
+            value = sys.stdin.readline().rstrip("\r\n")
+            if not value:
+                self.fail("nothing on standard input (give the value, or pipe it in)", param, ctx)
+        keep_secret(value)
+        return value
 
 
 SCALARS = {"string": click.STRING, "integer": click.INT, "number": click.FLOAT}
@@ -130,6 +146,9 @@ def _option(source: str, field: dict) -> click.Option:
         return click.Option([flag, dest], type=Items(choices), multiple=True, **extra)
     if kind == "datetime":
         return click.Option([flag, dest], type=Timestamp(), **extra)
+    if field.get("secret"):
+        extra["help"] += " Give - to read it from standard input (out of `ps` and shell history)."
+        return click.Option([flag, dest], type=SecretText(), **extra)
     if kind in SCALARS:
         kind_type = click.Choice(choices) if choices else SCALARS[kind]
         return click.Option([flag, dest], type=kind_type, **extra)

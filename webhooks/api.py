@@ -48,14 +48,24 @@ class EndpointOut(Schema):
 class EndpointIn(Schema):
     url: str = Field(max_length=2000)
     events: list[EventName] = Field(min_length=1, max_length=50)
-    secret: str = Field("", max_length=255, description="Write-only; signs every request.")
+    secret: str = Field(
+        "",
+        max_length=255,
+        description="Write-only; signs every request.",
+        json_schema_extra={"writeOnly": True},
+    )
     description: str = Field("", max_length=255)
 
 
 class EndpointPatch(Schema):
     url: str | None = Field(None, max_length=2000)
     events: list[EventName] | None = Field(None, min_length=1, max_length=50)
-    secret: str | None = Field(None, max_length=255, description='Write-only; "" removes it.')
+    secret: str | None = Field(
+        None,
+        max_length=255,
+        description='Write-only; "" removes it.',
+        json_schema_extra={"writeOnly": True},
+    )
     description: str | None = Field(None, max_length=255)
     is_active: bool | None = None
 

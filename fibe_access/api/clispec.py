@@ -74,6 +74,8 @@ def _fields(schema: dict) -> list[dict]:
         if "default" in prop and prop["default"] is not None:
             field["default"] = prop["default"]
         field["help"] = prop.get("description") or prop.get("title") or name
+        if prop.get("writeOnly"):  # a secret: the CLI can read it from stdin
+            field["secret"] = True
         out.append(field)
     return out
 

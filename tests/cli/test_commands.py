@@ -169,6 +169,27 @@ def test_webhooks_create_list_test_deliveries_redeliver(fibe, make_token, owner,
     assert WebhookEndpoint.objects.count() == 1
 
 
+def test_a_webhook_secret_read_from_stdin_is_set_and_never_shown(fibe, make_token, owner, receiver):
+    fibe.login(make_token("webhooks:manage"))
+    create = ("webhooks", "create", "--url", receiver.url, "--events", "playground.created")
+    # given a secret piped in, so it is in no argument list (`ps`) and no shell history
+    made = _json(fibe(*create, "--secret", "-", "--json", input="piped-s3cret-value\n"))
+    endpoint = WebhookEndpoint.objects.get(pk=made["id"], owner=owner)
+    assert endpoint.secret == "piped-s3cret-value" and made["has_secret"] is True
+    # when an update the API refuses carries another one, it is not echoed anywhere
+    refused = fibe(
+        "webhooks", "update", str(endpoint.pk), "--url", "ftp://x", "--secret", "-",
+        input="another-s3cret-value\n",
+    )  # fmt: skip
+    assert_clean_failure(refused, 1, "another-s3cret-value")
+    endpoint.refresh_from_db()
+    assert endpoint.secret == "piped-s3cret-value"
+    # and nothing piped in is a usage error, not an empty secret
+    assert_clean_failure(fibe(*create, "--secret", "-", input=""), 2)
+    assert WebhookEndpoint.objects.count() == 1
+    assert "standard input" in fibe("webhooks", "create", "--help").out
+
+
 def test_api_sends_anything_else(fibe, make_token, owner):
     spec = resource_make(Playspec, owner, name="raw")
     fibe.login(make_token(*WORK))

@@ -82,7 +82,7 @@ def main() -> None:
 
 
 def run(args) -> None:
-    from tests.factories import UserFactory, api_key_make, resource_make
+    from tests.support.factories import UserFactory, api_key_make, resource_make
 
     user = UserFactory()
     OWNER["id"] = user.pk

@@ -131,7 +131,7 @@ def ensure_database(url: str) -> None:
 def main() -> None:
     import subprocess
 
-    from tests.webhooks.servers import RedisServer, Worker
+    from tests.support.servers import RedisServer, Worker
 
     tmp = Path(tempfile.mkdtemp(prefix="fibe-bench-"))
     print(f"logs in {tmp}")

@@ -79,7 +79,7 @@ def measure(client: Client, url: str, n: int) -> dict:
 
 def keys_owner(n: int):
     from fibe_access.resources.models import Playground
-    from tests.factories import UserFactory, api_key_make, resource_make
+    from tests.support.factories import UserFactory, api_key_make, resource_make
 
     user = UserFactory()
     pgs = [resource_make(Playground, user).pk for _ in range(3)]
@@ -99,7 +99,7 @@ def keys_owner(n: int):
 def endpoint_with(n: int):
     from django.utils import timezone
 
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
     from webhooks.models import Attempt, Delivery, Event, WebhookEndpoint
     from webhooks.publish import serialise
 

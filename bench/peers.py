@@ -67,7 +67,7 @@ from django.core.management import call_command
 call_command("migrate", verbosity=0, interactive=False)
 from fibe_access.resources.models import Playground
 from fibe_access.accounts.models import User
-from tests.factories import UserFactory, api_key_make, resource_make
+from tests.support.factories import UserFactory, api_key_make, resource_make
 email = "peers-bench@example.com"
 user = User.objects.filter(email=email).first() or UserFactory(email=email)
 pg = resource_make(Playground, user, status=Playground.Status.RUNNING)

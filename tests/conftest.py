@@ -9,12 +9,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fibe_access.accounts import stepup
 from fibe_access.accounts.actor import Actor, Source
-
-from .factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytest_plugins = [
-    "tests.fixtures",  # real servers: receiver, private Redis, Celery workers
-    "tests.throttles",  # sign-in throttle counters cleared before each test
+    "tests.support.fixtures",  # real servers: receiver, private Redis, Celery workers
+    "tests.support.throttles",  # sign-in throttle counters cleared before each test
 ]
 
 PASSWORD = "correct horse battery staple 42"

@@ -15,10 +15,9 @@ from fibe_access.accounts import notices, verification
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent, User
 from keys import services as key_services
+from tests.support.factories import api_key_make
 from webhooks import services as webhook_services
 from webhooks.models import WebhookEndpoint
-
-from ..factories import api_key_make
 
 NEW_PASSWORD = "an unusual passphrase 9"
 

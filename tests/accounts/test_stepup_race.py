@@ -11,9 +11,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from fibe_access.accounts import services
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
+from tests.support.factories import UserFactory
 
 from ..conftest import current_totp
-from ..factories import UserFactory
 
 THREADS = 8
 

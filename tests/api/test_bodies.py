@@ -12,8 +12,8 @@ from django.utils import timezone
 from fibe_access.api.operations import REGISTRY
 from fibe_access.resources.models import Playground
 from keys import scopes
-from tests.factories import api_key_make
 from tests.keys.payloads import body_for, path_for, target_for
+from tests.support.factories import api_key_make
 
 EVERYTHING = [*(f"{family}:manage" for family in scopes.FAMILIES), "launch:write"]
 BODYLESS = [

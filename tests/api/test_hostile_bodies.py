@@ -14,8 +14,8 @@ from fibe_access.api.operations import REGISTRY, invoke
 from fibe_access.resources.models import Playspec
 from fibe_access.resources.registry import FAMILIES
 from keys import scopes
-from tests.factories import api_key_make
 from tests.keys.payloads import body_for, path_for, target_for
+from tests.support.factories import api_key_make
 from webhooks.models import WebhookEndpoint
 
 DEEP = bodies.TOO_DEEP.format(what="body", depth=bodies.MAX_DEPTH)

@@ -9,8 +9,8 @@ from fibe_access.api.caller import Caller
 from fibe_access.api.operations import REGISTRY, invoke
 from fibe_access.resources.models import Playground, Playspec, Secret
 from keys import scopes
-from tests.factories import api_key_make, resource_make
 from tests.keys.payloads import path_for
+from tests.support.factories import api_key_make, resource_make
 from webhooks.models import WebhookEndpoint
 
 EVERYTHING = [f"{family}:manage" for family in scopes.FAMILIES]

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from fibe_access.api.renderer import OrjsonRenderer
 from fibe_access.api.site import api
 from fibe_access.resources.models import Playground
-from tests.factories import api_key_make, resource_make
+from tests.support.factories import api_key_make, resource_make
 
 
 class Colour(models.TextChoices):

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.appserver import AppServer, server_env
-from tests.factories import UserFactory, api_key_make
-from tests.webhooks.servers import VENV_BIN
+from tests.support.appserver import AppServer, server_env
+from tests.support.factories import UserFactory, api_key_make
+from tests.support.servers import VENV_BIN
 
 FIBE = VENV_BIN / "fibe"
 TRACEBACK = "Traceback (most recent call last)"

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from fibe_access.resources.models import Playspec
-from tests.factories import resource_make
+from tests.support.factories import resource_make
 
 from .conftest import assert_clean_failure
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from fibe_access.resources.models import Playground, Playroom, Playspec
-from tests.factories import resource_make
+from tests.support.factories import resource_make
 from webhooks.models import Delivery, WebhookEndpoint
 
 from .conftest import assert_clean_failure

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.webhooks.servers import free_port
+from tests.support.servers import free_port
 
 from .conftest import FIBE, TRACEBACK, assert_clean_failure
 

@@ -6,7 +6,7 @@ import json
 import re
 
 from fibe_access.resources.models import Playspec
-from tests.factories import resource_make
+from tests.support.factories import resource_make
 
 from .conftest import ANSI
 

@@ -14,7 +14,7 @@ from fibe_access.api import clispec
 from fibe_access.api.operations import REGISTRY
 from fibe_cli import generated
 from fibe_cli.main import build
-from tests.webhooks.servers import BASE_DIR, VENV_BIN
+from tests.support.servers import BASE_DIR, VENV_BIN
 
 from .conftest import FIBE
 

@@ -10,10 +10,10 @@ from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import User
 from fibe_access.resources.models import Playground
 from fibe_access.resources.services import resource_create
+from tests.support.servers import Reply, wait_until
 from webhooks.models import Attempt, Delivery
 from webhooks.tasks import deliveries_enqueue_due
 
-from ..webhooks.servers import Reply, wait_until
 from .conftest import screenshot
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ from django.utils import timezone
 from fibe_access.api.operations import REGISTRY
 from fibe_access.resources.models import Playground, RepoCommit, RepoFile, Repository
 from fibe_access.resources.registry import FAMILIES
-from tests.factories import resource_make
+from tests.support.factories import resource_make
 from webhooks.models import Delivery, Event, WebhookEndpoint
 
 OPERATIONS = list(REGISTRY.values())

@@ -12,7 +12,7 @@ from fibe_access.accounts.actor import Actor, Source
 from fibe_access.resources.models import Playground, Playroom
 from keys import services, tokens
 from keys.models import ApiKey
-from tests.factories import api_key_make, resource_make
+from tests.support.factories import api_key_make, resource_make
 
 CLI = Actor(user=None, source=Source.CLI)
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from fibe_access.resources.models import JobEnv, Playground, Playspec, Secret, Template
 from fibe_access.resources.registry import FAMILIES
 from keys import scopes
-from tests.factories import api_key_make, resource_make
+from tests.support.factories import api_key_make, resource_make
 
 EVERYTHING = [f"{family}:manage" for family in scopes.FAMILIES]
 

@@ -7,7 +7,7 @@ from fibe_access.accounts.models import SecurityEvent
 from fibe_access.resources.models import Playspec
 from keys import tokens
 from keys.models import ApiKey
-from tests.factories import resource_make
+from tests.support.factories import resource_make
 
 
 def run(*args) -> str:

@@ -15,8 +15,8 @@ from fibe_access.accounts.actor import Actor, Source
 from keys import cache, changes, services
 from keys.models import ApiKey
 from keys.shared import redis_backend, redis_client
-from tests.factories import api_key_make
 from tests.keys.test_auth import assert_invalid_token
+from tests.support.factories import api_key_make
 
 CLI = Actor(user=None, source=Source.CLI)
 

@@ -5,7 +5,7 @@ operations like any other: nothing is exempt."""
 import pytest
 
 from keys import scopes
-from tests.factories import api_key_make
+from tests.support.factories import api_key_make
 
 from .payloads import OPERATIONS, request, target_for
 

@@ -6,7 +6,7 @@ from django.db import connection
 
 from fibe_access.accounts.actor import Actor, Source
 from keys import services
-from tests.factories import api_key_make
+from tests.support.factories import api_key_make
 
 TEXT_TYPES = ("character varying", "text", "character", "json", "jsonb")
 

@@ -15,7 +15,7 @@ from fibe_access.api.operations import REGISTRY, invoke
 from fibe_access.resources.registry import FAMILIES, RESTRICTABLE
 from fibe_access.resources.services import event_data
 from keys import scopes
-from tests.factories import api_key_make, resource_make
+from tests.support.factories import api_key_make, resource_make
 from webhooks.events import EVENT_NAMES, EVENTS
 from webhooks.models import Attempt, Delivery, WebhookEndpoint
 from webhooks.publish import publish_event

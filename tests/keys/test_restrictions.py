@@ -10,7 +10,7 @@ from fibe_access.resources.models import Playground, Playspec, Secret
 from fibe_access.resources.registry import FAMILIES
 from keys import scopes
 from keys.models import ApiKey
-from tests.factories import api_key_make, resource_make
+from tests.support.factories import api_key_make, resource_make
 
 from .payloads import CREATE, OPERATIONS, request, target_for
 

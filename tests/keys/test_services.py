@@ -13,7 +13,7 @@ from fibe_access.accounts.stepup import StepUpRequired
 from fibe_access.resources.models import Playspec
 from keys import crypto, services, tokens
 from keys.models import ApiKey
-from tests.factories import resource_make
+from tests.support.factories import resource_make
 
 Kind = SecurityEvent.Kind
 

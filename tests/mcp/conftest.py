@@ -4,7 +4,7 @@ database and a private Redis), stopped after them; each test's rows are committe
 
 import pytest
 
-from tests.appserver import AppServer, server_env
+from tests.support.appserver import AppServer, server_env
 
 
 @pytest.fixture(scope="package")

@@ -7,7 +7,7 @@ import requests
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.resources.models import Playground, Playspec, ResourceChange
 from keys import services as key_services
-from tests.factories import UserFactory, api_key_make, resource_make
+from tests.support.factories import UserFactory, api_key_make, resource_make
 
 from . import client
 

@@ -10,8 +10,8 @@ from django.test import Client
 
 from fibe_access.mcp import tools
 from keys import scopes
-from tests.factories import UserFactory, api_key_make
 from tests.keys.payloads import OPERATIONS, QUERY, body_for, request, target_for
+from tests.support.factories import UserFactory, api_key_make
 
 SCOPES = sorted(s for s in scopes.CATALOGUE if s != "mcp:access")
 

@@ -10,8 +10,8 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from fibe_access.resources.models import Playspec
-from tests.factories import api_key_make, resource_make
-from tests.webhooks.servers import VENV_BIN
+from tests.support.factories import api_key_make, resource_make
+from tests.support.servers import VENV_BIN
 
 from . import client
 

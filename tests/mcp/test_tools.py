@@ -9,7 +9,7 @@ from fibe_access.api.caller import Caller
 from fibe_access.api.operations import REGISTRY
 from fibe_access.mcp import docs, tools
 from fibe_access.mcp.tools import Narrowing
-from tests.factories import api_key_make
+from tests.support.factories import api_key_make
 
 
 def test_readme_table_matches_the_registry():

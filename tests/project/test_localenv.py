@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from fibe_access import localenv
-from tests.webhooks.servers import BASE_DIR
+from tests.support.servers import BASE_DIR
 
 DUMP = """
 import hashlib, json, django

@@ -9,7 +9,7 @@ from django.test import Client, RequestFactory
 from fibe_access import pagemiddleware
 from fibe_access.accounts.stepup import StepUpRequired
 from fibe_access.resources.models import Playground
-from tests.factories import api_key_make, resource_make
+from tests.support.factories import api_key_make, resource_make
 
 INVALID = 'Bearer realm="fibe", error="invalid_token"'
 

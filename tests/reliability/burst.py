@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from tests.webhooks.servers import Receiver
+from tests.support.servers import Receiver
 
 
 @dataclass

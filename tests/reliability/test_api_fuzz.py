@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from keys import scopes
-from tests.factories import UserFactory, api_key_make
+from tests.support.factories import UserFactory, api_key_make
 
 MAX_EXAMPLES = 10  # per operation; ~70 operations keep the run under two minutes
 

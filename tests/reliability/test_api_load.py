@@ -19,7 +19,7 @@ from fibe_access.accounts.actor import Actor, Source
 from fibe_access.resources.models import Playground, Playspec
 from keys import services
 from keys.models import ApiKey
-from tests.factories import UserFactory, api_key_make, resource_make
+from tests.support.factories import UserFactory, api_key_make, resource_make
 
 CLIENTS = 50
 KEYS = 20

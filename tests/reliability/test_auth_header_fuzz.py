@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from keys import tokens
-from tests.factories import UserFactory, api_key_make
+from tests.support.factories import UserFactory, api_key_make
 
 COUNT = 10_000
 SEED = 20261122

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.reliability import burst
-from tests.webhooks.servers import BASE_DIR, VENV_BIN, ProcessGroup, Receiver, free_port, wait_until
+from tests.support.servers import BASE_DIR, VENV_BIN, ProcessGroup, Receiver, free_port, wait_until
 
 pytestmark = pytest.mark.reliability
 CLIENTS, WRITES = 8, 40

@@ -7,7 +7,7 @@ import pytest
 
 from fibe_access.accounts.models import User
 from keys.models import ApiKey
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 from webhooks.models import WebhookEndpoint
 
 XSS = '<script>alert("fibe-xss")</script>'

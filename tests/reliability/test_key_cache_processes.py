@@ -11,7 +11,7 @@ import requests
 
 from fibe_access.accounts.actor import Actor, Source
 from keys import ratelimit, services
-from tests.factories import UserFactory, api_key_make
+from tests.support.factories import UserFactory, api_key_make
 
 pytestmark = pytest.mark.reliability
 CLI = Actor(user=None, source=Source.CLI)

@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from tests.webhooks.servers import Receiver, Reply, wait_until
+from tests.support.servers import Receiver, Reply, wait_until
 from webhooks import delivery as engine
 from webhooks.models import Attempt, Delivery
 from webhooks.publish import publish_event

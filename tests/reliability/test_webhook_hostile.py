@@ -10,8 +10,8 @@ import time
 import pytest
 
 from fibe_access.accounts.actor import Actor
+from tests.support.servers import wait_until
 from tests.webhooks.hostile import MODES, HostileReceiver
-from tests.webhooks.servers import wait_until
 from webhooks import delivery as engine
 from webhooks import services
 from webhooks.models import Attempt, Delivery

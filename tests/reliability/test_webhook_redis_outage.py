@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from fibe_access.celery import app as celery_app
-from tests.fixtures import point_celery
-from tests.webhooks.servers import RedisServer, wait_until
+from tests.support.fixtures import point_celery
+from tests.support.servers import RedisServer, wait_until
 from webhooks import delivery as engine
 from webhooks.models import Delivery, Event
 from webhooks.publish import publish_event

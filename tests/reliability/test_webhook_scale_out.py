@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.db.models import Count
 
-from tests.webhooks.servers import Reply, wait_until
+from tests.support.servers import Reply, wait_until
 from webhooks import queue
 from webhooks.models import Attempt, Delivery
 from webhooks.publish import publish_event

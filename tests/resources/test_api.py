@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from fibe_access.resources.models import Playground, Playroom, Playspec
-from tests.factories import api_key_make, resource_make
+from tests.support.factories import api_key_make, resource_make
 
 
 def test_list_is_paginated_newest_first(user, api_client):

@@ -14,7 +14,7 @@ from fibe_access.api.caller import Caller
 from fibe_access.api.operations import invoke
 from fibe_access.resources import services
 from fibe_access.resources.models import Playground, Playspec, ResourceChange, Secret
-from tests.factories import api_key_make, resource_make
+from tests.support.factories import api_key_make, resource_make
 
 Action = ResourceChange.Action
 UA = "ci-script/1.0"

@@ -8,7 +8,7 @@ from django.test import Client
 
 from fibe_access.resources import repos
 from fibe_access.resources.models import RepoCommit, RepoFile, Repository, ResourceChange
-from tests.factories import UserFactory, api_key_make, resource_make
+from tests.support.factories import UserFactory, api_key_make, resource_make
 
 
 @pytest.fixture

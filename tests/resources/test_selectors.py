@@ -4,7 +4,7 @@ for a missing record and another account's; each face decides what None means to
 from fibe_access.resources.models import Playspec
 from fibe_access.resources.selectors import MAX_ID, resource_get
 from keys.selectors import key_get
-from tests.factories import api_key_make, resource_make
+from tests.support.factories import api_key_make, resource_make
 from webhooks.models import WebhookEndpoint
 from webhooks.selectors import delivery_get, endpoint_get
 

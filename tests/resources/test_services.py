@@ -11,7 +11,7 @@ from fibe_access.accounts.actor import Actor, Source
 from fibe_access.resources import services
 from fibe_access.resources.models import Playground, Playroom, Playspec, Secret
 from fibe_access.resources.tasks import playgrounds_mark_expiring
-from tests.factories import resource_make
+from tests.support.factories import resource_make
 
 Status = Playground.Status
 API = Actor(user=None, source=Source.API)

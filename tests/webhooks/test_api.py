@@ -3,11 +3,10 @@ import pytest
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
 from keys.services import key_create
+from tests.support.servers import Reply
 from webhooks import delivery as engine
 from webhooks.models import Delivery, WebhookEndpoint
 from webhooks.publish import publish_event
-
-from .servers import Reply
 
 JSON = "application/json"
 

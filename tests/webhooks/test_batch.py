@@ -74,7 +74,7 @@ def test_not_yet_due_and_finished_deliveries_are_left_alone(user, make_endpoint,
 
 
 def test_failures_are_recorded_one_by_one_on_the_retry_schedule(user, make_endpoint, receiver):
-    from .servers import Reply
+    from tests.support.servers import Reply
 
     make_endpoint(receiver.url)
     ids = _publish(user, 3)
@@ -131,7 +131,7 @@ def test_one_thread_holds_one_slot_of_its_account_for_all_its_endpoints(
 def test_deliveries_left_when_the_send_window_closes_go_back_uncounted(
     settings, user, make_endpoint, receiver, broker
 ):
-    from .servers import Reply
+    from tests.support.servers import Reply
 
     settings.WEBHOOKS_SEND_WINDOW = 0.2
     make_endpoint(receiver.url)

@@ -12,13 +12,12 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from fibe_access.accounts.models import SecurityEvent
-from tests.fixtures import SECRET
+from tests.support.fixtures import SECRET
+from tests.support.servers import Reply, free_port
 from webhooks import delivery as engine
 from webhooks.models import Delivery
 from webhooks.publish import publish_event
 from webhooks.signing import github_signature
-
-from .servers import Reply, free_port
 
 DATA = {"id": 9, "name": "My Playground", "status": "running"}
 

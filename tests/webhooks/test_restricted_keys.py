@@ -16,7 +16,7 @@ from fibe_access.api.operations import invoke
 from fibe_access.resources import services as resources
 from fibe_access.resources.models import Playground, Playroom, Playspec
 from fibe_access.resources.registry import FAMILIES
-from tests.factories import api_key_make, resource_make
+from tests.support.factories import api_key_make, resource_make
 from webhooks import services
 from webhooks.events import EVENT_NAMES
 from webhooks.models import Delivery, Event, WebhookEndpoint

@@ -7,12 +7,11 @@ from django.utils import timezone
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
 from fibe_access.accounts.stepup import StepUpRequired
+from tests.support.servers import Reply
 from webhooks import delivery as engine
 from webhooks import queue, selectors, services
 from webhooks.models import Delivery
 from webhooks.publish import publish_event
-
-from .servers import Reply
 
 Kind = SecurityEvent.Kind
 DATA = {"id": 1, "name": "pg", "status": "running"}

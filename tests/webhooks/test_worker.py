@@ -11,13 +11,12 @@ from standardwebhooks.webhooks import Webhook
 
 from fibe_access.accounts.actor import Actor, Source
 from keys.services import key_create
-from tests.fixtures import SECRET
+from tests.support.fixtures import SECRET
+from tests.support.servers import Reply, wait_until
 from webhooks import delivery as engine
 from webhooks.models import Attempt, Delivery
 from webhooks.publish import publish_event
 from webhooks.signing import github_signature
-
-from .servers import Reply, wait_until
 
 pytestmark = pytest.mark.reliability
 DATA = {"id": 5, "name": "pg", "status": "running"}

@@ -9,10 +9,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from fibe_access.accounts.models import SecurityEvent, User
 from keys import cache
 from keys.models import ApiKey
+from tests.conftest import PASSWORD, current_totp
+from tests.support.factories import api_key_make
 from webhooks.models import WebhookEndpoint
-
-from ..conftest import PASSWORD, current_totp
-from ..factories import api_key_make
 
 
 def _admin(email, *perms) -> Client:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.webhooks.servers import VENV_BIN, ProcessGroup, database_url, free_port
+from tests.support.servers import VENV_BIN, ProcessGroup, database_url, free_port
 
 
 def server_env(redis_url: str, **extra) -> dict:

@@ -4,7 +4,7 @@ one endpoint's disabling once a day, and at most a few notices an hour in all.""
 import pytest
 
 from fibe_access.accounts.models import SecurityEvent
-from tests.webhooks.servers import Receiver, Reply
+from tests.support.servers import Receiver, Reply
 from webhooks import delivery as engine
 from webhooks.models import Delivery, WebhookEndpoint
 

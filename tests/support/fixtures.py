@@ -10,7 +10,7 @@ import redis
 from fibe_access.celery import app as celery_app
 from webhooks.models import WebhookEndpoint
 
-from .webhooks.servers import Receiver, RedisServer, Worker, database_url
+from .servers import Receiver, RedisServer, Worker, database_url
 
 SECRET = "It's a Secret to Everybody"
 
@@ -35,6 +35,21 @@ def make_endpoint(user):
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path, settings):
+    """A redis-server of this test's own as the project's cache, for tests that stop it (the
+    session's ``redis_server`` is shared and must stay up); stopped by its PID."""
+    server = RedisServer(tmp_path / "redis")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": server.url,
+        }
+    }
     yield server
     server.stop()
 

@@ -30,7 +30,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from .shared import redis_backend, redis_client, uses_redis
+from fibe_access.redis import redis_backend, redis_client, uses_redis
 
 log = logging.getLogger(__name__)
 FLAG_TTL = 60  # a change flag left by a rolled-back change expires by itself

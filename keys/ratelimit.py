@@ -30,7 +30,7 @@ from typing import NamedTuple
 from django.core.signals import setting_changed
 from redis.exceptions import RedisError
 
-from .shared import redis_backend, redis_client, uses_redis
+from fibe_access.redis import redis_backend, redis_client, uses_redis
 
 log = logging.getLogger(__name__)
 WINDOW = 60

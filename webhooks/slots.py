@@ -14,9 +14,9 @@ import time
 import uuid
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
+
+from fibe_access.redis import redis_backend, redis_client
 
 logger = logging.getLogger(__name__)
 UNLIMITED = "-"  # a slot granted without Redis; release does nothing
@@ -39,13 +39,8 @@ return 1
 
 
 def _client():
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
-        return None, None
-    client = getattr(backend, "_fibe_client", None)
-    if client is None:
-        client = backend._fibe_client = backend._cache.get_client(write=True)
-    return backend, client
+    backend = redis_backend()
+    return (backend, redis_client(backend)) if backend is not None else (None, None)
 
 
 def _keys(backend, endpoint_id: int, owner_id: int) -> list[str]:

@@ -12,9 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from fibe_access.accounts.actor import Actor, Source
+from fibe_access.redis import redis_backend, redis_client
 from keys import cache, changes, services
 from keys.models import ApiKey
-from keys.shared import redis_backend, redis_client
 from tests.keys.test_auth import assert_invalid_token
 from tests.support.factories import api_key_make
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from fibe_access.redis import redis_backend, redis_client
 from keys import ratelimit
-from keys.shared import redis_backend, redis_client
 
 
 @pytest.fixture

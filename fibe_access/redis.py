@@ -1,6 +1,7 @@
-"""The shared Redis behind Django's cache, for what API keys keep between processes: rate counts
-(``keys.ratelimit``) and the channel that tells every process a key changed (``keys.changes``).
-None when the cache is not Redis (one process, a one-off command)."""
+"""The shared Redis behind Django's cache, the one place that reaches into it: rate counts
+(``keys.ratelimit``), the channel that tells every process a key changed (``keys.changes``) and
+the webhook engine's fair-share slots. None when the cache is not Redis (one process, a one-off
+command)."""
 
 from __future__ import annotations
 

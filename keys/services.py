@@ -10,13 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from fibe_access import keyring
 from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.models import SecurityEvent
 from fibe_access.accounts.services import security_log
 from fibe_access.accounts.verification import require_verified
 from fibe_access.resources.registry import restrictable
 
-from . import cache, crypto, scopes, tokens
+from . import cache, scopes, tokens
 from .models import ApiKey
 
 Kind = SecurityEvent.Kind
@@ -92,7 +93,7 @@ def _set_token(key: ApiKey) -> str:
     token = tokens.generate()
     key.digest = tokens.digest(token)
     key.last4 = token[-4:]
-    key.encrypted_token = crypto.encrypt(token, context=key.digest) if key.is_agent else ""
+    key.encrypted_token = keyring.encrypt(token, context=key.digest) if key.is_agent else ""
     return token
 
 
@@ -185,8 +186,8 @@ def key_reveal(*, actor: Actor, key: ApiKey) -> str:
     if not key.is_agent or not key.encrypted_token:
         raise ValidationError({"is_agent": "Only agent keys can be revealed."})
     try:
-        token = crypto.decrypt(key.encrypted_token, context=key.digest)
-    except crypto.UndecryptableError:
+        token = keyring.decrypt(key.encrypted_token, context=key.digest)
+    except keyring.UndecryptableError:
         raise ValidationError(
             {
                 "is_agent": "This token was encrypted with a key this server no longer has, so it "
@@ -232,7 +233,7 @@ def key_revoke(*, actor: Actor, key: ApiKey) -> ApiKey:
 def keys_reencrypt(*, actor: Actor) -> dict:
     """Move every agent key's stored token under the current encryption key (an operator's
     command). Returns counts, and the ids no configured key could open."""
-    current = crypto.current_key_id()
+    current = keyring.current_key_id()
     moved, already, undecryptable = 0, 0, []
     ids = ApiKey.objects.exclude(encrypted_token="").values_list("pk", flat=True)
     for pk in list(ids.order_by("pk")):
@@ -242,15 +243,15 @@ def keys_reencrypt(*, actor: Actor) -> dict:
             )
             if key is None:
                 continue
-            if crypto.key_id_of(key.encrypted_token) == current:
+            if keyring.key_id_of(key.encrypted_token) == current:
                 already += 1
                 continue
             try:
-                token = crypto.decrypt(key.encrypted_token, context=key.digest)
-            except crypto.UndecryptableError:
+                token = keyring.decrypt(key.encrypted_token, context=key.digest)
+            except keyring.UndecryptableError:
                 undecryptable.append(pk)
                 continue
-            key.encrypted_token = crypto.encrypt(token, context=key.digest)
+            key.encrypted_token = keyring.encrypt(token, context=key.digest)
             key.save(update_fields=["encrypted_token"])
             moved += 1
     return {"reencrypted": moved, "already_current": already, "undecryptable": undecryptable}

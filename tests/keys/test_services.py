@@ -6,12 +6,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from fibe_access import keyring
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
 from fibe_access.accounts.services import account_delete
 from fibe_access.accounts.stepup import StepUpRequired
 from fibe_access.resources.models import Playspec
-from keys import crypto, services, tokens
+from keys import services, tokens
 from keys.models import ApiKey
 from tests.support.factories import resource_make
 
@@ -151,7 +152,7 @@ def test_agent_ciphertext_is_bound_to_its_key(web_actor, user):
     a, _ = create(web_actor, user, "playgrounds:read", is_agent=True)
     b, _ = create(web_actor, user, "playgrounds:read", is_agent=True)
     with pytest.raises(Exception):  # noqa: B017 - cryptography's InvalidTag
-        crypto.decrypt(a.encrypted_token, context=b.digest)
+        keyring.decrypt(a.encrypted_token, context=b.digest)
 
 
 def test_configured_encryption_key_is_used(web_actor, user, settings):

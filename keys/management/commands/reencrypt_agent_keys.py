@@ -5,8 +5,8 @@ API_KEY_ENCRYPTION_OLD_KEYS, running this command, then dropping the old key."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fibe_access import keyring
 from fibe_access.accounts.actor import Actor, Source
-from keys import crypto
 from keys.services import keys_reencrypt
 
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         result = keys_reencrypt(actor=Actor(user=None, source=Source.CLI))
         self.stdout.write(
-            f"Current key id {crypto.current_key_id()}: re-encrypted {result['reencrypted']}, "
+            f"Current key id {keyring.current_key_id()}: re-encrypted {result['reencrypted']}, "
             f"already current {result['already_current']}, "
             f"undecryptable {len(result['undecryptable'])}."
         )

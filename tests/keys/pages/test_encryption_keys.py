@@ -9,8 +9,9 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 
+from fibe_access import keyring
 from fibe_access.accounts.actor import Actor, Source
-from keys import crypto, services
+from keys import services
 from keys.models import ApiKey
 
 BASE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -59,7 +60,7 @@ def test_without_debug_the_encryption_key_is_required_at_start_up():
 
 def test_each_ciphertext_names_its_key(agent_key):
     key, token = agent_key
-    assert key.encrypted_token.startswith(f"v2:{crypto.current_key_id()}:")
+    assert key.encrypted_token.startswith(f"v2:{keyring.current_key_id()}:")
     assert token not in key.encrypted_token
 
 
@@ -74,9 +75,9 @@ def test_old_keys_still_decrypt_and_the_command_moves_everything_to_the_new_one(
     assert token.encode() in page.content
     call_command("reencrypt_agent_keys", stdout=open(os.devnull, "w"))  # noqa: SIM115
     key.refresh_from_db()
-    assert crypto.key_id_of(key.encrypted_token) == crypto.current_key_id()
+    assert keyring.key_id_of(key.encrypted_token) == keyring.current_key_id()
     settings.API_KEY_ENCRYPTION_OLD_KEYS = []
-    assert crypto.decrypt(key.encrypted_token, context=key.digest) == token
+    assert keyring.decrypt(key.encrypted_token, context=key.digest) == token
 
 
 def test_legacy_v1_ciphertexts_are_moved_too(agent_key, settings):
@@ -92,7 +93,7 @@ def test_legacy_v1_ciphertexts_are_moved_too(agent_key, settings):
     call_command("reencrypt_agent_keys", stdout=open(os.devnull, "w"))  # noqa: SIM115
     key.refresh_from_db()
     assert key.encrypted_token.startswith("v2:")
-    assert crypto.decrypt(key.encrypted_token, context=key.digest) == token
+    assert keyring.decrypt(key.encrypted_token, context=key.digest) == token
 
 
 def test_reveal_after_the_key_changed_without_the_old_one_is_a_message_not_a_500(

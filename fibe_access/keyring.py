@@ -1,4 +1,5 @@
-"""AES-GCM for agent keys, whose token the owner and the agent runtime can read back.
+"""The keyring: AES-GCM for the secrets Fibe must read back (agent keys, whose token the owner and
+the agent runtime can read; Secret values and webhook signing secrets), one module for all.
 
 Each ciphertext names the key that sealed it: ``v2:<key id>:<base64 nonce + ciphertext>``, the
 key id being the first 8 hex digits of the key's SHA-256. The current key

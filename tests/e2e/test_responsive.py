@@ -1,0 +1,281 @@
+"""Every page on a phone (390×844, touch, device width) and on a desktop (1280×900), as a new
+user goes through them: nothing scrolls sideways, on the phone the content spans the screen and
+tap targets are at least 44 px tall, the header keeps Sign out in view, and axe-core finds no
+serious or critical WCAG 2 A/AA violation. Screenshots land in test-artefacts/responsive/."""
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from axe_playwright_python import base as axe_package
+from django.utils import timezone
+
+from fibe_access.accounts.actor import Actor, Source
+from fibe_access.accounts.models import User
+from fibe_access.resources.models import Playground
+from keys import services as key_services
+from keys.models import ApiKey
+from webhooks.models import Attempt, Delivery, Event, WebhookEndpoint
+
+from .conftest import DESKTOP, PASSWORD, PHONE, mail_link, screenshot
+
+pytestmark = pytest.mark.e2e
+
+# axe-core's own build, shipped inside the axe-playwright-python wheel (a dev dependency): it is
+# run with page.evaluate, which the page's Content-Security-Policy does not govern.
+AXE = (Path(axe_package.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+TAP = 44  # px: the smallest tap target on the phone (WCAG 2.5.5, Apple's and Android's guides)
+# What a finger taps outside running text: buttons, fields, the Profile bar, disclosure toggles,
+# the labels that carry a checkbox or a radio button.
+TAPPABLE = (
+    "button, .btn, select, textarea, summary, .sidenav a, .topbar a, "
+    "input:not([type=hidden]):not([type=checkbox]):not([type=radio]), "
+    "label:has(> input[type=checkbox]), label:has(> input[type=radio])"
+)
+
+SIGNED_OUT = {
+    "sign-up",
+    "sign-up-done",
+    "sign-in",
+    "password-reset",
+    "password-reset-sent",
+    "password-reset-new",
+    "password-reset-done",
+    "verify-email",
+}
+
+
+@pytest.fixture(params=["phone", "desktop"])
+def device(request):
+    return PHONE if request.param == "phone" else DESKTOP
+
+
+class Looker:
+    """Checks the page the browser is on and keeps a screenshot of it."""
+
+    def __init__(self, page, phone: bool):
+        self.page = page
+        self.phone = phone
+        self.prefix = "responsive/" + ("phone" if phone else "desktop")
+        self.seen: list[str] = []
+        self.problems: list[str] = []  # every page is looked at; the test fails at the end
+
+    def problem(self, ok: bool, text: str) -> None:
+        if not ok:
+            self.problems.append(text)
+
+    def __call__(self, name: str, *, open_details: bool = False) -> None:
+        page = self.page
+        signed_in = name not in SIGNED_OUT
+        page.wait_for_load_state("load")
+        if open_details:
+            page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        page.evaluate("window.scrollTo(0, 0)")
+        screenshot(page, f"{self.prefix}-{name}")
+        self.seen.append(name)
+        size = page.evaluate(
+            "({scroll: document.scrollingElement.scrollWidth, inner: window.innerWidth,"
+            "  height: window.innerHeight})"
+        )
+        # innerWidth too: a mobile browser zooms out to show a page wider than the screen
+        width = page.viewport_size["width"]
+        self.problem(
+            size["scroll"] <= size["inner"] == width,
+            f"{name}: the page scrolls sideways ({size}, screen {width})",
+        )
+        main = page.locator("main").bounding_box()
+        if self.phone:
+            self.problem(
+                main["x"] <= 16 and main["x"] + main["width"] >= size["inner"] - 16,
+                f"{name}: the content does not span the phone's width: {main}",
+            )
+            self._tap_targets(name)
+        if signed_in:
+            self._in_view(name, page.get_by_role("button", name="Sign out"), size)
+            self._in_view(name, page.locator(".topbar .account"), size)
+        else:
+            self._in_view(name, page.locator(".topbar").get_by_role("link").last, size)
+        self._axe(name)
+
+    def _in_view(self, name, locator, size) -> None:
+        box = locator.bounding_box() if locator.count() == 1 else None
+        self.problem(
+            box is not None
+            and box["x"] >= 0
+            and box["x"] + box["width"] <= size["inner"]
+            and box["y"] >= 0
+            and box["y"] + box["height"] <= size["height"],
+            f"{name}: {locator} is not in view: {box}",
+        )
+
+    def _tap_targets(self, name) -> None:
+        small = self.page.evaluate(
+            """([selector, least]) => [...document.querySelectorAll(selector)]
+                .filter(el => el.offsetParent !== null)
+                .map(el => [el, el.getBoundingClientRect()])
+                .filter(([el, r]) => r.height < least)
+                .map(([el, r]) => `${el.tagName.toLowerCase()}.${el.className} "${
+                    (el.textContent || el.name || '').trim().slice(0, 30)
+                }" ${Math.round(r.height)} px`)
+            """,
+            [TAPPABLE, TAP],
+        )
+        self.problem(small == [], f"{name}: tap targets under {TAP} px: {small}")
+
+    def _axe(self, name) -> None:
+        page = self.page
+        if not page.evaluate("typeof window.axe === 'object'"):
+            page.evaluate(AXE)
+        result = page.evaluate(
+            "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+            " resultTypes: ['violations']})",
+            AXE_TAGS,
+        )
+        bad = [
+            {
+                "rule": v["id"],
+                "impact": v["impact"],
+                "help": v["help"],
+                "nodes": [n["target"] for n in v["nodes"]][:5],
+            }
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        self.problem(bad == [], f"{name}: axe-core: {json.dumps(bad)}")
+
+
+def _keys(user) -> ApiKey:
+    actor = Actor(user=user, source=Source.CLI)
+    box = Playground.objects.create(owner=user, name="Staging playground with a long name")
+    key_services.key_create(
+        actor=actor,
+        owner=user,
+        label="Genie runtime for the nightly build",
+        is_agent=True,
+        scope_names=["agents:manage", "playgrounds:read", "playspecs:read", "launch:write"],
+        restrictions={"playgrounds": [box.pk]},
+    )
+    old, _ = key_services.key_create(
+        actor=actor, owner=user, label="Old laptop", scope_names=["playrooms:manage"]
+    )
+    key_services.key_expire_now(actor=actor, key=old)
+    return old
+
+
+def _deliveries(endpoint: WebhookEndpoint) -> Delivery:
+    """A delivery log as a real endpoint has one: one success, one retrying twice."""
+    body = json.dumps({"type": "playground.created", "data": {"id": 7, "name": "Demo"}}).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Playground-Event": "playground.created",
+        "X-Playground-Signature": "sha256=" + "ab12" * 16,
+        "webhook-signature": "v1,9qB1zTz6c4rQp0bFh2n4wQdG5LwD8xXo2w8kWJcQm2o=",
+    }
+    last = None
+    for status, results in (("succeeded", [200]), ("retrying", [500, None])):
+        event = Event.objects.create(type="playground.created", owner=endpoint.owner, body=body)
+        last = Delivery.objects.create(
+            event=event,
+            endpoint=endpoint,
+            status=status,
+            attempt_count=len(results),
+            next_attempt_at=timezone.now() + timedelta(minutes=5),
+        )
+        for number, code in enumerate(results, start=1):
+            Attempt.objects.create(
+                delivery=last,
+                number=number,
+                trigger=Delivery.Trigger.SCHEDULED,
+                request_url=endpoint.url,
+                request_headers=headers,
+                request_body=body,
+                response_status=code,
+                response_headers={"Content-Type": "text/plain"} if code else {},
+                response_body="receiver is down" if code == 500 else "",
+                duration_ms=120 if code else 10_000,
+                failure_reason="" if code == 200 else "Receiver answered HTTP 500",
+            )
+    return last
+
+
+def test_every_page_fits_and_passes_axe(page, device, transactional_db):
+    from .conftest import Person
+
+    look = Looker(page, phone=device is PHONE)
+    person = Person(page, "ada.lovelace.analytical-engine@example.com")
+    person.sign_up_and_enrol(look)
+    user = User.objects.get(email=person.email)
+
+    page.goto("/profile/security/")
+    look("security")
+    page.goto("/profile/password/")
+    look("password-change")
+
+    old_key = _keys(user)
+    page.goto("/profile/api-keys/")
+    look("api-keys")
+    page.get_by_role("link", name="New API key").click()
+    page.wait_for_url(re.compile(r"/profile/api-keys/new/$"))
+    look("api-key-new")
+    page.get_by_label("Label").fill("CI/CD Pipeline")
+    page.get_by_label(re.compile(r"^Playgrounds: read")).check()
+    page.get_by_role("button", name="Create key").click()
+    page.wait_for_url(re.compile(r"/token/$"))
+    look("api-key-token")
+    key = ApiKey.objects.get(owner=user, label="CI/CD Pipeline")
+    assert key.pk != old_key.pk
+    page.goto(f"/profile/api-keys/{key.pk}/rotate/")
+    look("api-key-rotate")
+
+    page.goto("/profile/webhooks/new/")
+    look("webhook-new")
+    url = "http://127.0.0.1:9/hooks/fibe/staging-notifier/receive-all-the-events-please"
+    page.get_by_label("Target URL").fill(url)
+    page.get_by_label("Select all events").check()
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_label("Description").fill("Staging notifier")
+    page.get_by_role("button", name="Add endpoint").click()
+    page.wait_for_url(re.compile(r"/profile/webhooks/\d+/$"))
+    look("webhook-created")
+    endpoint = WebhookEndpoint.objects.get(owner=user)
+    delivery = _deliveries(endpoint)
+    page.goto("/profile/webhooks/")
+    look("webhooks")
+    page.goto(f"/profile/webhooks/{endpoint.pk}/")
+    look("webhook-endpoint", open_details=True)
+    page.goto(f"/profile/webhooks/deliveries/{delivery.pk}/")
+    look("webhook-delivery", open_details=True)
+    page.goto("/profile/delete/")
+    look("account-delete")
+
+    # a new session: the step-up page before API Keys
+    person.sign_in_again()
+    page.goto("/profile/api-keys/")
+    page.wait_for_url(re.compile(r"/profile/verify/"))
+    look("step-up")
+    person.step_up()
+    page.wait_for_url(re.compile(r"/profile/api-keys/$"))
+
+    # signed out: the password reset pages
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+    page.goto("/accounts/password-reset/")
+    look("password-reset")
+    page.get_by_label("E-mail address").fill(person.email)
+    page.get_by_role("button", name="E-mail me a link").click()
+    page.wait_for_url(re.compile(r"/accounts/password-reset/sent/"))
+    look("password-reset-sent")
+    page.goto(mail_link(person.email, r"https?://[^/]+(/accounts/password-reset/\S+/)"))
+    look("password-reset-new")
+    page.get_by_label("New password", exact=True).fill(PASSWORD)
+    page.get_by_label("New password confirmation").fill(PASSWORD)
+    page.get_by_role("button", name="Save the new password").click()
+    page.wait_for_url(re.compile(r"/accounts/password-reset/done/"))
+    look("password-reset-done")
+    page.goto("/accounts/verify-email/")
+    look("verify-email")
+    assert len(look.seen) == 23
+    assert look.problems == [], "\n".join(look.problems)

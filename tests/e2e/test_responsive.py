@@ -19,7 +19,7 @@ from keys import services as key_services
 from keys.models import ApiKey
 from webhooks.models import Attempt, Delivery, Event, WebhookEndpoint
 
-from .conftest import DESKTOP, PASSWORD, PHONE, mail_link, screenshot
+from .conftest import DESKTOP, PASSWORD, PHONE, Person, mail_link, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -202,9 +202,19 @@ def _deliveries(endpoint: WebhookEndpoint) -> Delivery:
 
 
 def test_every_page_fits_and_passes_axe(page, device, transactional_db):
-    from .conftest import Person
-
     look = Looker(page, phone=device is PHONE)
+    try:
+        _walk(page, look)
+    except Exception:
+        if look.problems:  # say what was wrong before the page became unusable
+            pytest.fail("\n".join([*look.problems, "…and then the walk broke off (below)"]))
+        raise
+    assert len(look.seen) == 23
+    assert look.problems == [], "\n".join(look.problems)
+
+
+def _walk(page, look: Looker) -> None:
+    """A new user's way through every page, ``look`` at each."""
     person = Person(page, "ada.lovelace.analytical-engine@example.com")
     person.sign_up_and_enrol(look)
     user = User.objects.get(email=person.email)
@@ -277,5 +287,97 @@ def test_every_page_fits_and_passes_axe(page, device, transactional_db):
     look("password-reset-done")
     page.goto("/accounts/verify-email/")
     look("verify-email")
-    assert len(look.seen) == 23
-    assert look.problems == [], "\n".join(look.problems)
+
+
+FOCUSED = """() => {
+  const el = document.activeElement, style = getComputedStyle(el), box = el.getBoundingClientRect();
+  return {
+    tag: el.tagName.toLowerCase(), type: el.type || "",
+    text: (el.labels && el.labels[0] ? el.labels[0].innerText : el.innerText || "").trim(),
+    outline: style.outlineStyle === "none" ? 0 : parseFloat(style.outlineWidth),
+    ring: style.outlineColor, border: style.borderTopColor, dark: !!el.closest(".topbar"),
+    focus: el.matches(":focus"),
+    inView: box.top >= 0 && box.left >= 0 && box.bottom <= innerHeight && box.right <= innerWidth,
+  };
+}"""
+
+
+def _luminance(css_colour: str) -> float:
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css_colour)[:3])
+    r, g, b = ((c / 12.92) if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(one: str, two: str) -> float:
+    light, dark = sorted((_luminance(one), _luminance(two)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _ring_shows(focused) -> bool:
+    """A focus indicator of 3:1 against what is around it (WCAG 1.4.11): the ring, or for a
+    text field its border in the accent colour."""
+    around = "rgb(17, 24, 39)" if focused["dark"] else "rgb(255, 255, 255)"
+    if focused["outline"] >= 2 and _contrast(focused["ring"], around) >= 3:
+        return True
+    text_field = focused["tag"] in ("select", "textarea") or (
+        focused["tag"] == "input" and focused["type"] not in ("checkbox", "radio")
+    )
+    return text_field and _contrast(focused["border"], around) >= 3
+
+
+def _tab_to(page, text: str, limit: int = 60) -> None:
+    """Press Tab until the control named ``text`` has the focus; every control on the way
+    shows a focus ring and is scrolled into view."""
+    passed = []
+    if page.evaluate(FOCUSED)["text"].startswith(text):  # the page's autofocus is on it
+        return
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        passed.append(focused["text"][:30] or focused["tag"])
+        if focused["tag"] == "body":  # past the last control: the next Tab starts over
+            continue
+        if focused["type"] == "date" and not focused["focus"]:
+            continue  # on the date field's own calendar button, which Chromium rings itself
+        assert _ring_shows(focused), f"no visible focus on {focused}"
+        assert focused["inView"], f"the focused control is off screen: {focused}"
+        if focused["text"].startswith(text):
+            return
+    raise AssertionError(f"Tab never reached {text!r}: {passed}")
+
+
+@pytest.mark.parametrize("device", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_keyboard_alone_with_focus_always_visible(page, device, person):
+    # given a signed-in person on the Security page; when they use nothing but the keyboard
+    page.goto("/profile/security/")
+    _tab_to(page, "Sign out")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+    # then they sign in again
+    _tab_to(page, "E-mail address")
+    page.keyboard.type(person.email)
+    _tab_to(page, "Password")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/profile/"))
+    # reach API Keys from the Profile bar, pass the step-up
+    _tab_to(page, "API Keys")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/profile/verify/"))
+    _tab_to(page, "Code from your authenticator")
+    page.keyboard.type(person.next_code())
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/profile/api-keys/$"))
+    # and create a key, ticking its scope with the space bar
+    _tab_to(page, "New API key")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/profile/api-keys/new/$"))
+    _tab_to(page, "Label")
+    page.keyboard.type("Typed on a phone")
+    _tab_to(page, "read")  # the first option of the first family
+    page.keyboard.press("Space")
+    _tab_to(page, "Create key")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/profile/api-keys/\d+/token/$"))
+    assert page.locator("#new-token").inner_text().startswith("fibe_")
+    screenshot(page, "responsive/phone-keyboard-token")

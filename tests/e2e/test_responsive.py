@@ -48,18 +48,23 @@ SIGNED_OUT = {
 }
 
 
-@pytest.fixture(params=["phone", "desktop"])
+# A tablet held upright: the widest screen with the phone layout's neighbour, the sidebar.
+TABLET = {"viewport": {"width": 834, "height": 1112}, "is_mobile": True, "has_touch": True}
+DEVICES = {"phone": PHONE, "tablet": TABLET, "desktop": DESKTOP}
+
+
+@pytest.fixture(params=list(DEVICES))
 def device(request):
-    return PHONE if request.param == "phone" else DESKTOP
+    return DEVICES[request.param]
 
 
 class Looker:
     """Checks the page the browser is on and keeps a screenshot of it."""
 
-    def __init__(self, page, phone: bool):
+    def __init__(self, page, device: dict):
         self.page = page
-        self.phone = phone
-        self.prefix = "responsive/" + ("phone" if phone else "desktop")
+        self.phone = device is PHONE
+        self.prefix = "responsive/" + next(k for k, v in DEVICES.items() if v is device)
         self.seen: list[str] = []
         self.problems: list[str] = []  # every page is looked at; the test fails at the end
 
@@ -202,7 +207,7 @@ def _deliveries(endpoint: WebhookEndpoint) -> Delivery:
 
 
 def test_every_page_fits_and_passes_axe(page, device, transactional_db):
-    look = Looker(page, phone=device is PHONE)
+    look = Looker(page, device)
     try:
         _walk(page, look)
     except Exception:

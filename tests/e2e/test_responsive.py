@@ -330,7 +330,7 @@ def _ring_shows(focused) -> bool:
     return text_field and _contrast(focused["border"], around) >= 3
 
 
-def _tab_to(page, text: str, limit: int = 60) -> None:
+def _tab_to(page, text: str, limit: int = 150) -> None:
     """Press Tab until the control named ``text`` has the focus; every control on the way
     shows a focus ring and is scrolled into view."""
     passed = []

@@ -101,6 +101,8 @@ class Looker:
         if signed_in:
             self._in_view(name, page.get_by_role("button", name="Sign out"), size)
             self._in_view(name, page.locator(".topbar .account"), size)
+            if page.locator(".topbar .pill").count():  # "Verified" after a step-up
+                self._in_view(name, page.locator(".topbar .pill"), size)
         else:
             self._in_view(name, page.locator(".topbar").get_by_role("link").last, size)
         self._axe(name)

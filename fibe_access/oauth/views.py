@@ -4,6 +4,7 @@ and revoking a connected app. Each calls the Authlib server (``server``) or one 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import OAuth2Error
@@ -173,7 +174,7 @@ def authorize(request):
         for row in picker[0]:
             for option in row.options:
                 option["checked"] = option["name"] in offered
-    return render(
+    response = render(
         request,
         "oauth/consent.html",
         {
@@ -194,6 +195,11 @@ def authorize(request):
             "has_resources": any(choices.values()),
         },
     )
+    # The consent form's answer redirects to the client: browsers hold that redirect to the
+    # page's form-action, so it names the client's origin (and only it) beside 'self'.
+    parts = urlsplit(grant.redirect_uri)
+    response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}
+    return response
 
 
 @never_cache

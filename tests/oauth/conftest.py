@@ -3,6 +3,8 @@ loopback (RFC 8252), as under ``make run``."""
 
 import pytest
 
+from tests.e2e.conftest import browser, page, person  # noqa: F401 - the browser fixtures
+
 from .flow import HOST
 
 

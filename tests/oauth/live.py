@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from base64 import b32decode
+from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -128,9 +129,11 @@ async def launch(playwright, base_url: str):
     page.csp_violations = []
     page.on(
         "console",
-        lambda msg: page.csp_violations.append(msg.text)
-        if msg.type == "error" and "Content Security Policy" in msg.text
-        else None,
+        lambda msg: (
+            page.csp_violations.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
     )
     return browser, page
 
@@ -140,29 +143,16 @@ async def screenshot(page, name: str) -> None:
     await page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
 
 
-def session(url: str, auth: OAuthClientProvider):
+@asynccontextmanager
+async def session(url: str, auth: OAuthClientProvider):
     """An MCP session whose HTTP client authenticates with ``auth``."""
-    return _Session(url, auth)
-
-
-class _Session:
-    def __init__(self, url, auth):
-        self.url, self.auth = url, auth
-
-    async def __aenter__(self) -> ClientSession:
-        self.http = httpx2.AsyncClient(auth=self.auth, timeout=60)
-        await self.http.__aenter__()
-        self.stream = streamable_http_client(self.url, http_client=self.http)
-        read, write = await self.stream.__aenter__()
-        self.session = ClientSession(read, write)
-        await self.session.__aenter__()
-        await self.session.initialize()
-        return self.session
-
-    async def __aexit__(self, *exc):
-        await self.session.__aexit__(*exc)
-        await self.stream.__aexit__(*exc)
-        await self.http.__aexit__(*exc)
+    async with (
+        httpx2.AsyncClient(auth=auth, timeout=60) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as mcp,
+    ):
+        await mcp.initialize()
+        yield mcp
 
 
 def b32(secret: str) -> bytes:

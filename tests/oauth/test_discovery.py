@@ -48,20 +48,26 @@ def test_public_url_setting_names_the_issuer_and_resources(settings):
     assert doc["resource"] == "https://fibe.example.com/mcp"
     assert doc["authorization_servers"] == ["https://fibe.example.com"]
     answer = Client(**flow.HOST).post("/mcp", "{}", content_type="application/json")
-    assert 'resource_metadata="https://fibe.example.com/.well-known/oauth-protected-resource/mcp"' in (
-        answer["WWW-Authenticate"]
+    assert (
+        'resource_metadata="https://fibe.example.com/.well-known/oauth-protected-resource/mcp"'
+        in (answer["WWW-Authenticate"])
     )
 
 
 @pytest.mark.parametrize("path", ["/mcp", "/mcp/readonly"])
 def test_every_401_points_to_the_metadata(path, user):
-    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer nope"},
-                    {"HTTP_AUTHORIZATION": "Bearer fibe_" + "A" * 49}):
+    for headers in (
+        {},
+        {"HTTP_AUTHORIZATION": "Bearer nope"},
+        {"HTTP_AUTHORIZATION": "Bearer fibe_" + "A" * 49},
+    ):
         answer = Client(**flow.HOST).post(path, "{}", content_type="application/json", **headers)
         assert answer.status_code == 401
         challenge = answer["WWW-Authenticate"]
         assert challenge.startswith("Bearer ")
-        assert f'resource_metadata="{ORIGIN}/.well-known/oauth-protected-resource{path}"' in challenge
+        assert (
+            f'resource_metadata="{ORIGIN}/.well-known/oauth-protected-resource{path}"' in challenge
+        )
         assert 'scope="mcp:access"' in challenge
 
 

@@ -117,11 +117,23 @@ def owner():
     return user, device
 
 
+def _expire_access_tokens():
+    from django.db import connection
+
+    try:
+        AccessToken.objects.update(expires_at=timezone.now())
+    finally:
+        connection.close()  # this thread's own connection
+
+
 def _raw_mcp(url, token):
     return requests.post(
         url,
         json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json, text/event-stream",
+        },
         timeout=30,
     )
 
@@ -135,8 +147,9 @@ def test_host_connects_by_url_alone_narrowed_restricted_refreshed_then_revoked(a
     # the 401 an unauthenticated host sees points to the metadata
     bare = requests.post(mcp_url, json={}, timeout=10)
     assert bare.status_code == 401
-    assert f'resource_metadata="{app.url}/.well-known/oauth-protected-resource/mcp"' in (
-        bare.headers["WWW-Authenticate"]
+    assert (
+        f'resource_metadata="{app.url}/.well-known/oauth-protected-resource/mcp"'
+        in (bare.headers["WWW-Authenticate"])
     )
 
     async def main():
@@ -162,9 +175,7 @@ def test_host_connects_by_url_alone_narrowed_restricted_refreshed_then_revoked(a
             first_token = storage.tokens.access_token
 
             # the access token lapses: the SDK refreshes, the rotated token works
-            await anyio.to_thread.run_sync(
-                lambda: AccessToken.objects.update(expires_at=timezone.now())
-            )
+            await anyio.to_thread.run_sync(_expire_access_tokens)
             auth.context.token_expiry_time = time.time() - 1
             async with live.session(mcp_url, auth) as mcp:
                 after_refresh = {t.name for t in (await mcp.list_tools()).tools}
@@ -187,7 +198,14 @@ def test_host_connects_by_url_alone_narrowed_restricted_refreshed_then_revoked(a
             violations = list(page.csp_violations)
             await browser.close()
         return (
-            names, outside, inside, first_token, after_refresh, second_token, after, violations,
+            names,
+            outside,
+            inside,
+            first_token,
+            after_refresh,
+            second_token,
+            after,
+            violations,
             person.consents,
         )
 
@@ -243,5 +261,7 @@ def test_host_named_by_a_metadata_document(app, owner, cimd_host):
     assert names == {"playspecs_list", "playspecs_get", "whoami"}
     grant = Grant.objects.get()
     assert (grant.client.client_id, grant.client.kind, grant.resource) == (
-        client_id, "cimd", "mcp/readonly"
+        client_id,
+        "cimd",
+        "mcp/readonly",
     )

@@ -54,6 +54,7 @@ class Person:
         self.drift = 0
         self.on_consent = None
         self.consents = 0
+        self.intercept = True
 
     def code(self) -> str:
         code = totp(self.key, drift=self.drift)
@@ -68,7 +69,8 @@ class Person:
             seen.append(route.request.url)
             await route.fulfill(status=200, body="You can close this window.")
 
-        await page.route(re.compile(r"^http://127\.0\.0\.1:53682/"), answer_callback)
+        if self.intercept:
+            await page.route(re.compile(r"^http://127\.0\.0\.1:53682/"), answer_callback)
         await page.goto(url)
         if "/accounts/login/" in page.url:
             await page.get_by_label("E-mail address").fill(self.email)
@@ -81,7 +83,9 @@ class Person:
         await page.wait_for_url(re.compile(r"/oauth/authorize\?"))
         self.consents += 1
         await self.on_consent(page)
-        await page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:53682/callback"))
+        await page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/callback"))
+        if not self.intercept:  # a real listener (the CLI's) took the answer
+            return None
         await page.unroute(re.compile(r"^http://127\.0\.0\.1:53682/"))
         query = {k: v[0] for k, v in parse_qs(urlsplit(seen[-1]).query).items()}
         return AuthorizationCodeResult(

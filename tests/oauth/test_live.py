@@ -15,72 +15,15 @@ import anyio
 import pytest
 import requests
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fibe_access.oauth.models import AccessToken, Grant
 from fibe_access.resources.models import Playspec
 from tests.mcp.client import run
-from tests.support.appserver import AppServer, server_env
-from tests.support.factories import UserFactory, resource_make
+from tests.support.factories import resource_make
 
 from . import live
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1: the CIMD host's, trusted by the server."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    folder = tmp_path_factory.mktemp("tls")
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return folder
-
-
-@pytest.fixture(scope="module")
-def app(django_db_setup, django_db_blocker, redis_server, tmp_path_factory, tls):
-    with django_db_blocker.unblock():
-        env = server_env(
-            redis_server.url,
-            DATABASE_CONN_MAX_AGE=0,
-            OAUTH_CIMD_ALLOW_LOOPBACK=1,
-            OAUTH_CIMD_CA_BUNDLE=tls / "cert.pem",
-        )
-    server = AppServer(env=env, log=tmp_path_factory.mktemp("oauth") / "gunicorn.log", workers=2)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -108,13 +51,6 @@ def cimd_host(tls):
     url = f"https://127.0.0.1:{httpd.server_address[1]}"
     yield url, documents
     httpd.shutdown()
-
-
-@pytest.fixture
-def owner():
-    user = UserFactory()
-    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-    return user, device
 
 
 def _expire_access_tokens():

@@ -18,6 +18,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6749.requests import JsonRequest, OAuth2Request
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
+from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from django.conf import settings
 
@@ -176,22 +177,24 @@ class Registration(ClientRegistrationEndpoint):
     def get_server_metadata(self):
         return self.server.metadata
 
-    def _extract(self, request):
+    def extract_client_metadata(self, request):
+        """The client's metadata, vetted here first (Authlib's claims assume strings), with
+        what this server supports in place of what the client asked for."""
         data = request.payload.data
         if not isinstance(data, dict):
             raise InvalidRequestError("Send the client metadata as a JSON object.")
+        for name in ("client_name", "client_uri", "logo_uri", "tos_uri", "policy_uri"):
+            if name in data and not isinstance(data[name], str):
+                raise InvalidClientMetadataError(f"{name} must be a string.")
+        try:
+            data["redirect_uris"] = clients.clean_redirect_uris(data.get("redirect_uris"))
+        except clients.ClientRefused as exc:
+            raise InvalidRedirectUri(str(exc)) from None
         data.pop("scope", None)  # the person chooses scopes on the consent page
         data["token_endpoint_auth_method"] = "none"  # noqa: S105 - an auth method's name
         data["grant_types"] = GRANT_TYPES
         data["response_types"] = ["code"]
-        return super().extract_client_metadata(request)
-
-    def extract_client_metadata(self, request):
-        metadata = self._extract(request)
-        try:
-            metadata["redirect_uris"] = clients.clean_redirect_uris(metadata.get("redirect_uris"))
-        except clients.ClientRefused as exc:
-            raise InvalidRedirectUri(str(exc)) from None
+        metadata = super().extract_client_metadata(request)
         metadata["client_name"] = clients.clean_name(metadata.get("client_name"), "Unnamed app")
         return metadata
 

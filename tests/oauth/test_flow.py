@@ -209,3 +209,47 @@ def test_deny_is_one_click_and_tells_the_client(stepped_up_client):
     )
     assert got["error"] == "access_denied" and got["iss"] == flow.BASE and got["state"] == "st4te"
     assert Grant.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[]",
+        '{"redirect_uris": [1]}',
+        '{"redirect_uris": "http://127.0.0.1:1/cb"}',
+        '{"redirect_uris": ["http://127.0.0.1:1/cb"], "client_name": 5}',
+        '{"redirect_uris": ["http://127.0.0.1:1/cb#frag"]}',
+        '{"redirect_uris": ["https://u:p@example.com/cb"]}',
+    ],
+)
+def test_bad_registrations_are_clear_4xx(body):
+    answer = Client(**flow.HOST).post("/oauth/register", body, content_type="application/json")
+    assert 400 <= answer.status_code < 500 and answer.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"grant_type": "authorization_code"},
+        {"grant_type": "authorization_code", "code": "x", "client_id": "nobody"},
+        {"grant_type": "refresh_token", "client_id": "nobody", "refresh_token": "fibe_x"},
+        {"grant_type": "password", "username": "a", "password": "b"},
+        {"grant_type": "client_credentials"},
+    ],
+)
+def test_bad_token_requests_are_clear_4xx(data):
+    answer = Client(**flow.HOST).post("/oauth/token", data)
+    assert 400 <= answer.status_code < 500 and answer.json()["error"]
+
+
+def test_bad_authorization_requests_are_clear_4xx(stepped_up_client):
+    for query in (
+        "",
+        "?response_type=code",
+        "?response_type=token&client_id=x",
+        "?response_type=code&client_id=" + "x" * 5000,
+        "?response_type=code&client_id=https://no-such-host.invalid/c.json",
+    ):
+        answer = stepped_up_client.get("/oauth/authorize" + query)
+        assert answer.status_code == 400, query

@@ -1,6 +1,10 @@
 """In-process clients on a loopback host name: Authlib serves OAuth over plain HTTP only on
 loopback (RFC 8252), as under ``make run``."""
 
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -93,3 +97,37 @@ def owner():
     user = UserFactory()
     device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     return user, device
+
+
+@pytest.fixture
+def cimd_host(tls):
+    """An HTTPS server on loopback serving a Client ID Metadata Document."""
+    documents = {}  # path -> body, or (status, headers) for an answer without one
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            documents.setdefault("fetches", []).append(self.path)
+            body = documents.get(self.path)
+            if isinstance(body, tuple):
+                self.send_response(body[0])
+                for name, value in body[1].items():
+                    self.send_header(name, value)
+                self.end_headers()
+                return
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body or b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls / "cert.pem", tls / "key.pem")
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{httpd.server_address[1]}"
+    yield url, documents
+    httpd.shutdown()

@@ -1,6 +1,7 @@
 """Clients: metadata documents fetched only from public addresses, registration rate-limited
 per address, unused registrations pruned; grants revoked with the account."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -76,3 +77,55 @@ def test_revoke_on_the_page_ends_the_grant(stepped_up_client, user):
     assert flow.refresh(tokens["refresh_token"], grant.client.client_id).status_code == 400
     assert user.security_events.filter(kind="oauth_revoked").count() == 1
     assert stepped_up_client.get(f"/profile/api-keys/{grant.key_id}/rotate/").status_code == 404
+
+
+@pytest.fixture
+def cimd(cimd_host, tls, settings):
+    settings.OAUTH_CIMD_ALLOW_LOOPBACK = True  # the test's own HTTPS host on loopback
+    settings.OAUTH_CIMD_CA_BUNDLE = str(tls / "cert.pem")
+    return cimd_host
+
+
+def _document(client_id, **extra):
+    return json.dumps(
+        {
+            "client_id": client_id,
+            "client_name": "Doc app",
+            "redirect_uris": [flow.REDIRECT],
+            **extra,
+        }
+    ).encode()
+
+
+def test_metadata_document_is_fetched_once_and_its_redirect_uris_enforced(stepped_up_client, cimd):
+    base, documents = cimd
+    client_id = base + "/app.json"
+    documents["/app.json"] = _document(client_id)
+    _, challenge = flow.pkce()
+    page = stepped_up_client.get(flow.authorize_url(client_id, challenge))
+    assert page.status_code == 200 and b"Doc app" in page.content
+    assert stepped_up_client.get(flow.authorize_url(client_id, challenge)).status_code == 200
+    assert documents["fetches"] == ["/app.json"]  # kept, not fetched again
+    other = stepped_up_client.get(
+        flow.authorize_url(client_id, challenge, redirect_uri="http://127.0.0.1:9/elsewhere")
+    )
+    assert other.status_code == 400 and "Location" not in other
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (lambda cid: _document(cid, padding="x" * 6000), b"over"),
+        (lambda cid: _document("https://someone-else.example/app.json"), b"another client_id"),
+        (lambda cid: (302, {"Location": "https://127.0.0.1:1/x"}), b"HTTP 302"),
+        (lambda cid: b"not json", b"not JSON"),
+    ],
+)
+def test_a_bad_metadata_document_is_refused(stepped_up_client, cimd, answer, says):
+    base, documents = cimd
+    client_id = base + "/bad.json"
+    documents["/bad.json"] = answer(client_id)
+    _, challenge = flow.pkce()
+    page = stepped_up_client.get(flow.authorize_url(client_id, challenge))
+    assert page.status_code == 400 and says in page.content
+    assert OAuthClient.objects.count() == 0

@@ -6,10 +6,7 @@ on Profile → API Keys. Against gunicorn with two workers and the key cache on.
 
 import json
 import re
-import ssl
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import anyio
 import pytest
@@ -24,33 +21,6 @@ from tests.support.factories import resource_make
 from . import live
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-
-@pytest.fixture
-def cimd_host(tls):
-    """An HTTPS server on loopback serving a Client ID Metadata Document."""
-    documents = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            body = documents.get(self.path)
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body or b"{}")
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tls / "cert.pem", tls / "key.pem")
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    url = f"https://127.0.0.1:{httpd.server_address[1]}"
-    yield url, documents
-    httpd.shutdown()
 
 
 def _expire_access_tokens():

@@ -6,6 +6,8 @@ API (RFC 8707). ``refresh`` swaps an expiring token for a new pair (they rotate)
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import sys
 import threading
@@ -15,13 +17,18 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from .errors import AUTH, UNREACHABLE, CliError, keep_secret
 
 TIMEOUT = (10, 30)
 WAIT_SECONDS = 600
 CLIENT_NAME = "Fibe CLI"
+
+
+def _s256(verifier: str) -> str:
+    """RFC 7636 §4.2: BASE64URL(SHA256(verifier)), unpadded (the CLI ships without Authlib)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def _json(method: str, url: str, **kwargs) -> dict:
@@ -92,7 +99,7 @@ def login(server: str) -> dict:
                     "client_id": client["client_id"],
                     "redirect_uri": redirect_uri,
                     "state": state,
-                    "code_challenge": create_s256_code_challenge(verifier),
+                    "code_challenge": _s256(verifier),
                     "code_challenge_method": "S256",
                     "resource": resource,
                 }

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "fibe_access.resources",
     "keys",
     "webhooks",
+    "fibe_access.oauth",
 ]
 
 # The page middleware is scoped to pages (fibe_access/pagemiddleware.py): requests under /api/
@@ -348,3 +349,23 @@ LOGGING = {
 }
 
 WHITENOISE_USE_FINDERS = DEBUG
+
+# --- OAuth 2.1 for the MCP server and the API (issue 21) ---------------------------------------
+# The site's public URL (scheme and host, no path) as clients see it behind a proxy: the OAuth
+# issuer and the resource URLs. Empty: taken from each request (`make run`).
+PUBLIC_URL = env.str("PUBLIC_URL", default="")
+OAUTH_ACCESS_TOKEN_SECONDS = env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=3600)
+OAUTH_CODE_SECONDS = env.int("OAUTH_CODE_SECONDS", default=120)
+# A Client ID Metadata Document is fetched again after this long.
+OAUTH_CIMD_CACHE_SECONDS = env.int("OAUTH_CIMD_CACHE_SECONDS", default=3600)
+# Fetch metadata documents from loopback hosts (development and tests only: never in production).
+OAUTH_CIMD_ALLOW_LOOPBACK = env.bool("OAUTH_CIMD_ALLOW_LOOPBACK", default=DEBUG)
+# A CA bundle to verify metadata documents' TLS with (tests' own CA); empty: the system's.
+OAUTH_CIMD_CA_BUNDLE = env.str("OAUTH_CIMD_CA_BUNDLE", default="")
+OAUTH_REGISTRATIONS_PER_HOUR = env.int("OAUTH_REGISTRATIONS_PER_HOUR", default=20)
+# Clients no grant uses are deleted after this long.
+OAUTH_UNUSED_CLIENT_SECONDS = env.int("OAUTH_UNUSED_CLIENT_SECONDS", default=86400)
+CELERY_BEAT_SCHEDULE["oauth-clients-prune"] = {
+    "task": "fibe_access.oauth.tasks.clients_prune",
+    "schedule": schedule(timedelta(hours=1)),
+}

@@ -6,6 +6,7 @@ from django_otp.admin import OTPAdminSite
 
 from .api.site import api
 from .mcp.views import mcp_endpoint
+from .oauth.urls import well_known
 
 # Staff reach the admin only with a verified second factor.
 admin.site.__class__ = OTPAdminSite
@@ -27,6 +28,8 @@ urlpatterns = [
     path("api/v1/<path:rest>", api_not_found),
     path("mcp", mcp_endpoint, name="mcp"),
     path("mcp/readonly", mcp_endpoint, {"readonly": True}, name="mcp-readonly"),
+    *well_known,
+    path("oauth/", include("fibe_access.oauth.urls")),
     path("", include("fibe_access.accounts.urls")),
     path("profile/api-keys/", include("keys.urls")),
     path("profile/webhooks/", include("webhooks.urls")),

@@ -27,6 +27,7 @@ class Credentials:
     url_source: str  # "FIBE_API_URL", the config file's path, or "default"
     key: str
     key_source: str  # "FIBE_API_KEY", the config file's path, or "standard input"
+    kind: str = "API key"  # or "OAuth" (a token from `fibe auth login --web`)
 
     @property
     def key_hint(self) -> str:
@@ -75,10 +76,35 @@ def resolve() -> Credentials:
                 hint=f"Run `fibe auth login` for {url}, or unset {ENV_URL}.",
             )
         key, key_source = stored["key"], str(config_path())
+        if isinstance(stored.get("oauth"), dict):
+            return _oauth_credentials(stored, url, url_source)
     if key is None:
         raise CliError(f"No API key for {url}.", AUTH, hint=LOGIN_HINT)
     check_key(key, key_source)
     return Credentials(url, url_source, key, key_source)
+
+
+REFRESH_BEFORE = 60  # seconds: a token this close to its expiry is refreshed first
+
+
+def _oauth_credentials(stored: dict, url: str, url_source: str) -> Credentials:
+    """A stored OAuth login: its access token, refreshed (and stored again) when it is about
+    to expire. The refresh token rotates, so the new pair replaces the old at once."""
+    import time
+
+    from . import weblogin
+
+    oauth = stored["oauth"]
+    if float(oauth.get("expires_at") or 0) - REFRESH_BEFORE < time.time():
+        try:
+            fresh = weblogin.refresh(oauth)
+        except CliError as exc:
+            exc.hint = "Run `fibe auth login --web` again."
+            raise
+        store(url, fresh["key"], oauth=fresh["oauth"])
+        stored = {**stored, **fresh}
+    check_key(stored["key"], str(config_path()))
+    return Credentials(url, url_source, stored["key"], str(config_path()), kind="OAuth")
 
 
 def normalise_url(url: str, source: str) -> str:
@@ -134,7 +160,7 @@ def warn_if_widened(path: Path) -> None:
             )
 
 
-def store(url: str, key: str) -> Path:
+def store(url: str, key: str, *, oauth: dict | None = None) -> Path:
     """Write the file atomically, created 0600 whatever the umask, in a 0700 directory."""
     folder, path = config_dir(), config_path()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -144,7 +170,8 @@ def store(url: str, key: str) -> Path:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         os.fchmod(fd, 0o600)
-        os.write(fd, (json.dumps({"url": url, "key": key}, indent=1) + "\n").encode())
+        data = {"url": url, "key": key, **({"oauth": oauth} if oauth else {})}
+        os.write(fd, (json.dumps(data, indent=1) + "\n").encode())
         os.fsync(fd)
     finally:
         os.close(fd)

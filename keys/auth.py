@@ -39,15 +39,19 @@ class ApiKeyAuth(HttpBearer):
         return self.authenticate(request, token)
 
     def authenticate(self, request, token: str) -> ApiKey:
-        key, usage = key_authenticate(token, ip=client_ip(request))
+        key, usage = key_authenticate(token, ip=client_ip(request), resource="api")
         request.rate_limit_headers = usage.headers()
         request.api_key = key
         return key
 
 
-def key_authenticate(token: str, *, ip: str | None) -> tuple[ApiKey, ratelimit.Usage]:
+def key_authenticate(
+    token: str, *, ip: str | None, resource: str | None = None
+) -> tuple[ApiKey, ratelimit.Usage]:
     """The key a Bearer token stands for, counted against its rate limit; raises InvalidToken
-    or RateLimited. In steady state no query and no network round trip."""
+    or RateLimited. In steady state no query and no network round trip. ``resource`` names the
+    door ("api", "mcp", "mcp/readonly"): a token bound to another (an OAuth access token,
+    RFC 8707) is refused."""
     token = token.strip()
     if len(token) != tokens.TOKEN_LEN or not token.isascii():
         raise InvalidToken(NOT_A_KEY)
@@ -62,7 +66,10 @@ def key_authenticate(token: str, *, ip: str | None) -> tuple[ApiKey, ratelimit.U
             raise InvalidToken(NOT_A_KEY)
         key = _usable(cache.key_for_digest(digest))
         entry = None
-    usage = ratelimit.hit(cache.cache_name(digest), key.effective_rate_limit, now=now)
+    if getattr(key, "bound_resource", None) not in (None, resource):
+        raise InvalidToken("This token was issued for another resource.")
+    # Counted per key: every token standing for it (an OAuth grant's, one after another) shares it.
+    usage = ratelimit.hit(cache.cache_name(key.digest), key.effective_rate_limit, now=now)
     if not usage.allowed:
         raise RateLimited(
             f"Rate limit of {usage.limit} requests a minute reached for this key.",

@@ -55,8 +55,11 @@ def _forget(key_name: str | None) -> None:
     if key_name is None:
         _local.clear()
         return
-    for digest in [d for d in _local if d.startswith(key_name)]:
-        _local.pop(digest, None)
+    # By the token's digest, or by the key's own (a token standing for a key, e.g. an OAuth
+    # access token, goes when its key changes).
+    for digest, entry in list(_local.items()):
+        if digest.startswith(key_name) or entry.key.digest.startswith(key_name):
+            _local.pop(digest, None)
 
 
 changes.listener.on_change = _forget
@@ -73,6 +76,7 @@ def cached(digest: str) -> Entry | None:
         return None
     if (
         listener.trusted(digest[:NAME_LEN])
+        and listener.trusted(entry.key.digest[:NAME_LEN])
         and time.monotonic() - entry.read_at < settings.API_KEY_CACHE_SECONDS
     ):
         return entry
@@ -96,6 +100,7 @@ def key_for_digest(digest: str) -> ApiKey | None:
         and settings.API_KEY_CACHE_SECONDS > 0
         and listener.poll()
         and listener.trusted(cache_name(digest))
+        and listener.trusted(cache_name(key.digest))
         # a notice heard while we read (this thread's poll, or another's) may be about it
         and listener.epoch == epoch
     ):

@@ -127,6 +127,12 @@ class SecurityEvent(models.Model):
         WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
         WEBHOOK_ENABLED = "webhook_enabled", "Webhook re-enabled"
         ACCOUNT_DELETED = "account_deleted", "Account deleted"
+        OAUTH_GRANTED = "oauth_granted", "App connected (OAuth grant approved)"
+        OAUTH_REVOKED = "oauth_revoked", "Connected app revoked"
+        OAUTH_TOKEN_REUSED = (
+            "oauth_token_reused",
+            "Connected app revoked: a used code or refresh token came back",
+        )
 
     user = models.ForeignKey(
         "accounts.User", on_delete=models.CASCADE, related_name="security_events", null=True

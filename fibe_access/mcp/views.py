@@ -16,6 +16,7 @@ from fibe_access.accounts.actor import Source, client_ip
 from fibe_access.api import bodies, errors
 from fibe_access.api.caller import Caller
 from fibe_access.api.errors import ApiError, InvalidToken, ScopeDenied
+from fibe_access.oauth import public
 from keys.auth import key_authenticate
 
 from . import server, tools
@@ -36,7 +37,7 @@ def mcp_endpoint(request, readonly: bool = False):
         response["Allow"] = "POST"
         return response
     try:
-        caller, usage = _authenticate(request)
+        caller, usage = _authenticate(request, readonly)
         narrowing = _narrowing(request, readonly)
         payload = _body(request)
     except ApiError as exc:
@@ -44,6 +45,14 @@ def mcp_endpoint(request, readonly: bool = False):
         response = _error(found.status, found.code, found.message)
         for name, value in found.headers.items():
             response[name] = value
+        # OAuth discovery (RFC 9728 §5.1): where this resource's metadata is, the scope needed
+        resource = "mcp/readonly" if readonly else "mcp"
+        if found.status == 401:
+            response["WWW-Authenticate"] = public.challenge(request, resource)
+        elif found.status == 403 and found.code == "insufficient_scope":
+            response["WWW-Authenticate"] = public.challenge(
+                request, resource, error="insufficient_scope"
+            )
         return response
     status, headers, body = async_to_sync(server.serve)(
         server.build(caller, narrowing), _scope(request), payload
@@ -57,12 +66,13 @@ def mcp_endpoint(request, readonly: bool = False):
     return response
 
 
-def _authenticate(request):
+def _authenticate(request, readonly: bool = False):
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken()
-    key, usage = key_authenticate(token, ip=client_ip(request))
+    resource = "mcp/readonly" if readonly else "mcp"
+    key, usage = key_authenticate(token, ip=client_ip(request), resource=resource)
     caller = Caller.for_key(
         key,
         source=Source.MCP,

@@ -30,12 +30,33 @@ def command() -> None:
     metavar="URL",
     help=f"The server (default: FIBE_API_URL, the stored URL, or {config.DEFAULT_URL}).",
 )
-def login(with_token: bool, url: str | None) -> None:
+@click.option(
+    "--web",
+    is_flag=True,
+    help="Approve the CLI in your browser (OAuth, a loopback redirect): no key to copy.",
+)
+def login(with_token: bool, url: str | None, web: bool) -> None:
     """Check an API key against the server and store it for later commands.
 
     The key is stored with the server's URL in $XDG_CONFIG_HOME/fibe/config.json (default
-    ~/.config/fibe/), readable only by you. FIBE_API_KEY, when set, still wins over it."""
+    ~/.config/fibe/), readable only by you. FIBE_API_KEY, when set, still wins over it.
+    With --web the browser opens Fibe's consent page; the token it yields is stored the same
+    way and refreshed when it expires."""
     server, source = config.resolve_url(url)
+    if web and with_token:
+        raise CliError("Choose --web or --with-token, not both.", USAGE)
+    if web:
+        from .. import weblogin
+
+        stored = weblogin.login(server)
+        creds = config.Credentials(server, source, stored["key"], "the browser", kind="OAuth")
+        me = Api(creds).call("GET", "/me")
+        path = config.store(server, stored["key"], oauth=stored["oauth"])
+        output.message(
+            f"Logged in to {server} as {me['owner_email']} through the browser (OAuth, "
+            f"“{me['label']}”); stored in {path}."
+        )
+        return
     if with_token:
         key, key_source = sys.stdin.readline().strip(), "standard input"
     elif sys.stdin.isatty():
@@ -76,6 +97,7 @@ def status(as_json: bool) -> None:
                 "url": creds.url,
                 "url_source": creds.url_source,
                 "key_source": creds.key_source,
+                "kind": creds.kind,
                 "key_last4": creds.key[-4:],
                 **me,
             }
@@ -84,6 +106,7 @@ def status(as_json: bool) -> None:
     output.record(
         [
             ("server", f"{creds.url} (from {creds.url_source})"),
+            ("kind", "OAuth (fibe auth login --web)" if creds.kind == "OAuth" else "API key"),
             ("token", f"{creds.key_hint} (from {creds.key_source})"),
             *output.key_pairs(me),
         ]

@@ -319,9 +319,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# 32 bytes, urlsafe base64: AES-GCM for agent keys. Required when debug is off; under debug it
-# may be left out and is then derived from SECRET_KEY. Old keys (comma-separated) still decrypt
-# until `manage.py reencrypt_agent_keys` has moved every agent key to the current one.
+# 32 bytes, urlsafe base64: AES-GCM for every sealed value (agent keys, Secret values; see
+# fibe_access/sealed.py). Required when debug is off; under debug it may be left out and is then
+# derived from SECRET_KEY. Old keys (comma-separated) still decrypt until `manage.py reencrypt`
+# has moved every sealed value to the current one.
 API_KEY_ENCRYPTION_KEY = env.str("API_KEY_ENCRYPTION_KEY", default="")
 API_KEY_ENCRYPTION_OLD_KEYS = env.list("API_KEY_ENCRYPTION_OLD_KEYS", default=[])
 if not API_KEY_ENCRYPTION_KEY and not DEBUG:

@@ -72,6 +72,11 @@ def _refuse_unstorable(obj: Resource) -> None:
                 raise ValidationError({field.name: "Null characters are not allowed."})
         elif isinstance(value, str) and "\x00" in value:
             raise ValidationError({field.name: "Null characters are not allowed."})
+        elif isinstance(value, str) and not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON): not text
+                raise ValidationError({field.name: "Give valid Unicode text."}) from None
 
 
 def _refuse_null(model: type[Resource], fields: dict) -> None:

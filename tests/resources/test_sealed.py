@@ -146,3 +146,16 @@ def test_the_migration_seals_existing_plain_values_and_runs_on_an_empty_table():
     finally:
         _migrate(after)
         Secret.objects.all().delete()
+
+
+def test_a_lone_surrogate_is_refused_as_bad_input_not_a_500(client, user):
+    _, token = api_key_make(user, "secrets:manage")
+    response = client.post(
+        "/api/v1/secrets",
+        '{"name": "x", "value": "a\\ud800b"}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "value"
+    assert not Secret.objects.exists()

@@ -4,10 +4,10 @@ the agent runtime can read; Secret values and webhook signing secrets), one modu
 Each ciphertext names the key that sealed it: ``v2:<key id>:<base64 nonce + ciphertext>``, the
 key id being the first 8 hex digits of the key's SHA-256. The current key
 (API_KEY_ENCRYPTION_KEY) seals; it and the old keys (API_KEY_ENCRYPTION_OLD_KEYS) open, until
-``manage.py reencrypt_agent_keys`` has moved everything to the current one. ``v1:`` ciphertexts,
-written before key ids existed, are tried against every key, and against the key earlier
-versions derived from SECRET_KEY, so the command can move them too. Deriving a key to seal with
-is allowed only under debug."""
+``manage.py reencrypt`` has moved every sealed value (``fibe_access.sealed``) to the current
+one. ``v1:`` ciphertexts, written before key ids existed, are tried against every key, and
+against the key earlier versions derived from SECRET_KEY, so the command can move them too.
+Deriving a key to seal with is allowed only under debug."""
 
 from __future__ import annotations
 

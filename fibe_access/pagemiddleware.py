@@ -68,7 +68,7 @@ def _pages_only(dotted: str) -> type[_PagesOnly]:
 
 
 CSPMiddleware = _pages_only("csp.middleware.CSPMiddleware")
-SessionMiddleware = _pages_only("django.contrib.sessions.middleware.SessionMiddleware")
+SessionMiddleware = _pages_only("fibe_access.accounts.sessions.SessionMiddleware")
 CsrfViewMiddleware = _pages_only("django.middleware.csrf.CsrfViewMiddleware")
 AuthenticationMiddleware = _pages_only("django.contrib.auth.middleware.AuthenticationMiddleware")
 OTPMiddleware = _pages_only("django_otp.middleware.OTPMiddleware")

@@ -38,7 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "django.contrib.sessions",
+    "qsessions",  # django.contrib.sessions' store, with each session's user, IP and user agent
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
@@ -143,6 +143,7 @@ STORAGES = {
     },
 }
 
+SESSION_ENGINE = "qsessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
@@ -320,9 +321,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# 32 bytes, urlsafe base64: AES-GCM for agent keys. Required when debug is off; under debug it
-# may be left out and is then derived from SECRET_KEY. Old keys (comma-separated) still decrypt
-# until `manage.py reencrypt_agent_keys` has moved every agent key to the current one.
+# 32 bytes, urlsafe base64: AES-GCM for every sealed value (agent keys, Secret values; see
+# fibe_access/sealed.py). Required when debug is off; under debug it may be left out and is then
+# derived from SECRET_KEY. Old keys (comma-separated) still decrypt until `manage.py reencrypt`
+# has moved every sealed value to the current one.
 API_KEY_ENCRYPTION_KEY = env.str("API_KEY_ENCRYPTION_KEY", default="")
 API_KEY_ENCRYPTION_OLD_KEYS = env.list("API_KEY_ENCRYPTION_OLD_KEYS", default=[])
 if not API_KEY_ENCRYPTION_KEY and not DEBUG:

@@ -5,11 +5,12 @@ never followed through a redirect, and never part of a message."""
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 import requests
 
-from .config import LOGIN_HINT, Credentials
+from .config import LOGIN_HINT, Credentials, plain_http_warning
 from .errors import AUTH, ERROR, FORBIDDEN, NOT_FOUND, RATE_LIMITED, UNREACHABLE, CliError
 
 BASE_PATH = "/api/v1"
@@ -21,6 +22,9 @@ _STATUS_CODES = {401: AUTH, 403: FORBIDDEN, 404: NOT_FOUND, 429: RATE_LIMITED}
 class Api:
     def __init__(self, creds: Credentials):
         self.creds = creds
+        # Every command that sends the key builds its Api first: warn before anything is sent.
+        if warning := plain_http_warning(creds.url):
+            print(warning, file=sys.stderr)
         self.session = requests.Session()
         self.session.trust_env = False  # no ~/.netrc: the key below is the only credential
         self.session.headers.update(

@@ -5,6 +5,7 @@ directory. A stored key is sent only to the URL it was stored for."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import stat
@@ -119,6 +120,31 @@ def normalise_url(url: str, source: str) -> str:
     if url.endswith("/api/v1"):
         url = url[: -len("/api/v1")]
     return url
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: localhost (and *.localhost, RFC 6761), 127.0.0.0/8,
+    ::1, and IPv4 loopback written as an IPv6 address."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def plain_http_warning(url: str) -> str:
+    """A warning when ``url`` would carry the key in the clear off this machine, else ""."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or is_loopback(parts.hostname or ""):
+        return ""
+    return (
+        f"warning: sending the API key over plain http:// to {parts.hostname}, which is not "
+        "this machine: anyone on the network in between can read and reuse it. Use https://."
+    )
 
 
 def check_key(key: str, source: str) -> None:

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from fibe_access import keyring
+from fibe_access import keyring, sealed
 from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.models import SecurityEvent
 from fibe_access.accounts.services import security_log
@@ -93,7 +93,7 @@ def _set_token(key: ApiKey) -> str:
     token = tokens.generate()
     key.digest = tokens.digest(token)
     key.last4 = token[-4:]
-    key.encrypted_token = keyring.encrypt(token, context=key.digest) if key.is_agent else ""
+    key.encrypted_token = sealed.seal(key, "encrypted_token", token) if key.is_agent else ""
     return token
 
 
@@ -186,7 +186,7 @@ def key_reveal(*, actor: Actor, key: ApiKey) -> str:
     if not key.is_agent or not key.encrypted_token:
         raise ValidationError({"is_agent": "Only agent keys can be revealed."})
     try:
-        token = keyring.decrypt(key.encrypted_token, context=key.digest)
+        token = sealed.reveal(key, "encrypted_token")
     except keyring.UndecryptableError:
         raise ValidationError(
             {
@@ -228,30 +228,3 @@ def key_revoke(*, actor: Actor, key: ApiKey) -> ApiKey:
         _forget(key.digest)
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_REVOKED, label=key.label, key_id=key.pk)
     return key
-
-
-def keys_reencrypt(*, actor: Actor) -> dict:
-    """Move every agent key's stored token under the current encryption key (an operator's
-    command). Returns counts, and the ids no configured key could open."""
-    current = keyring.current_key_id()
-    moved, already, undecryptable = 0, 0, []
-    ids = ApiKey.objects.exclude(encrypted_token="").values_list("pk", flat=True)
-    for pk in list(ids.order_by("pk")):
-        with transaction.atomic():
-            key = (
-                ApiKey.objects.select_for_update().filter(pk=pk).exclude(encrypted_token="").first()
-            )
-            if key is None:
-                continue
-            if keyring.key_id_of(key.encrypted_token) == current:
-                already += 1
-                continue
-            try:
-                token = keyring.decrypt(key.encrypted_token, context=key.digest)
-            except keyring.UndecryptableError:
-                undecryptable.append(pk)
-                continue
-            key.encrypted_token = keyring.encrypt(token, context=key.digest)
-            key.save(update_fields=["encrypted_token"])
-            moved += 1
-    return {"reencrypted": moved, "already_current": already, "undecryptable": undecryptable}

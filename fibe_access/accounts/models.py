@@ -103,6 +103,7 @@ class SecurityEvent(models.Model):
         SIGN_IN_REFUSED = "sign_in_refused", "Sign-in refused: too many failed attempts"
         SIGNED_OUT = "signed_out", "Signed out"
         SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", "Signed out of every other session"
+        SESSION_ENDED = "session_ended", "Signed out one session"
         SIGN_UP_REPEATED = "sign_up_repeated", "Someone tried to sign up with this address"
         EMAIL_VERIFIED = "email_verified", "E-mail address verified"
         PASSWORD_CHANGED = "password_changed", "Password changed"

@@ -1,16 +1,17 @@
 """The password lifecycle on Django's views: change (after a step-up), reset by e-mail, and
-signing out every other session. Each is logged; each ends the other sessions."""
+signing out every other session, or one of them. Each is logged; each ends other sessions."""
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods
 
-from . import services, stepup
+from . import presenters, selectors, services, stepup
 from .actor import Actor
 from .forms import PasswordResetRequestForm
 from .pages import confirm_page
@@ -85,5 +86,44 @@ def sign_out_everywhere(request):
         body="Every other browser, device and session signed in to your account is signed out "
         "at once. This one stays signed in.",
         button="Sign out other sessions",
+        cancel_url=reverse("accounts:security"),
+    )
+
+
+@login_required
+@stepup.step_up_required
+@require_http_methods(["GET", "POST"])
+def session_end(request, session_id: str):
+    """End one other session of the account, chosen from the Security page's list."""
+    current = request.session.session_key
+    rows = presenters.session_rows(selectors.sessions_for(user=request.user), current_key=current)
+    row = next((r for r in rows if r["id"] == session_id), None)
+    if row is None:
+        messages.info(request, "That session has already ended.")
+        return redirect("accounts:security")
+    name = f"{row['browser']} on {row['os']}"
+    if row["current"]:
+        messages.info(request, "That is the session you are using: sign out to end it.")
+        return redirect("accounts:security")
+    if request.method == "POST":
+        try:
+            services.session_end(
+                actor=Actor.from_request(request),
+                user=request.user,
+                session_id=session_id,
+                current_key=current,
+            )
+        except (LookupError, ValidationError):
+            messages.info(request, "That session has already ended.")
+        else:
+            messages.success(request, f"Signed out {name}: its next page asks to sign in.")
+        return redirect("accounts:security")
+    where = f" from {row['ip']}" if row["ip"] else ""
+    return confirm_page(
+        request,
+        title="Sign out this session",
+        body=f"{name}{where} is signed out at once: its next page asks to sign in again. "
+        "This session stays signed in.",
+        button="Sign it out",
         cancel_url=reverse("accounts:security"),
     )

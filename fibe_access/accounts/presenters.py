@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from .sessions import describe_agent, public_id
+
 URL_KEYS = ("url", "previous_url")
 
 
@@ -37,3 +39,19 @@ def security_log_rows(events) -> list[dict]:
             }
         )
     return rows
+
+
+def session_rows(sessions, *, current_key: str | None) -> list[dict]:
+    """Each signed-in session as the page lists it, this one first. Never the session key."""
+    rows = [
+        {
+            "id": public_id(session.session_key),
+            **describe_agent(session.user_agent),
+            "ip": session.ip,
+            "signed_in": session.created_at,
+            "last_active": session.updated_at,
+            "current": session.session_key == current_key,
+        }
+        for session in sessions
+    ]
+    return sorted(rows, key=lambda row: not row["current"])

@@ -9,15 +9,18 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from qsessions.models import Session
 
 from . import verification
 from .actor import Actor
@@ -25,6 +28,7 @@ from .addresses import canonical_email, normalize_email
 from .models import SecurityEvent, User
 from .notices import account_mail_send, notice_send
 from .securitylog import security_log, security_log_sign_in_failure
+from .sessions import describe_agent, public_id
 
 __all__ = ["security_log", "security_log_sign_in_failure"]  # other apps log through here
 
@@ -159,6 +163,26 @@ def sessions_end_others(*, actor: Actor, user: User) -> None:
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
     user.refresh_from_db(fields=["session_epoch"])
     security_log(actor=actor, user=user, kind=Kind.SIGNED_OUT_EVERYWHERE)
+
+
+@transaction.atomic
+def session_end(*, actor: Actor, user: User, session_id: str, current_key: str | None) -> dict:
+    """Sign out one session of the account, named by its public id (never this one: that is
+    signing out). Its row goes, so its next request is anonymous. Returns how the page names
+    it; raises ``LookupError`` when the account has no such session (any more)."""
+    actor.require_step_up()
+    for session in Session.objects.select_for_update().filter(user=user):
+        if constant_time_compare(public_id(session.session_key), session_id):
+            break
+    else:
+        raise LookupError(session_id)
+    if session.session_key == current_key:
+        raise ValidationError("This is the session you are using: sign out to end it.")
+    ended = {**describe_agent(session.user_agent), "ip": session.ip}
+    session.delete()
+    label = f"{ended['browser']} on {ended['os']}" + (f", {ended['ip']}" if ended["ip"] else "")
+    security_log(actor=actor, user=user, kind=Kind.SESSION_ENDED, label=label)
+    return ended
 
 
 def totp_device_pending(*, user: User) -> TOTPDevice:

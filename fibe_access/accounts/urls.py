@@ -46,5 +46,10 @@ urlpatterns = [
         password_views.sign_out_everywhere,
         name="sign_out_everywhere",
     ),
+    path(
+        "profile/sessions/<str:session_id>/end/",
+        password_views.session_end,
+        name="session_end",
+    ),
     path("profile/delete/", views.account_delete, name="delete"),
 ]

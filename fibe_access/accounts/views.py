@@ -126,6 +126,9 @@ def security(request):
         "accounts/security.html",
         {
             "devices": selectors.totp_devices_for(user=user),
+            "sessions": presenters.session_rows(
+                selectors.sessions_for(user=user), current_key=request.session.session_key
+            ),
             "backup_codes_left": selectors.backup_codes_left(user=user),
             "page": page,
             "events": presenters.security_log_rows(page.object_list),

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from ninja import Schema
 from ninja.orm import create_schema
+from ninja.orm.fields import get_schema_field
 from pydantic import AwareDatetime, Field
+from pydantic.fields import FieldInfo
 
 from fibe_access.api.operations import (
     PageIn,
@@ -34,6 +36,17 @@ class Schemas:
     page: type[Schema]
 
 
+def _write_only(fam: Family, *, optional: bool = False) -> list[tuple]:
+    """The family's write-only fields as the model declares them, marked ``writeOnly`` in the
+    schema (the CLI reads such a field from stdin with ``-`` and never echoes it)."""
+    marked = []
+    for name in fam.write_only:
+        kind, info = get_schema_field(fam.model._meta.get_field(name), optional=optional)
+        extra = {**(info.json_schema_extra or {}), "writeOnly": True}
+        marked.append((name, kind, FieldInfo.merge_field_infos(info, json_schema_extra=extra)))
+    return marked
+
+
 def _schemas(fam: Family) -> Schemas:
     model, writable = fam.model, list(fam.fields)
     out_fields = [
@@ -44,9 +57,15 @@ def _schemas(fam: Family) -> Schemas:
     out = create_schema(model, name=f"{model.__name__}Out", fields=out_fields)
     return Schemas(
         out=out,
-        create=create_schema(model, name=f"{model.__name__}In", fields=writable),
+        create=create_schema(
+            model, name=f"{model.__name__}In", fields=writable, custom_fields=_write_only(fam)
+        ),
         patch=create_schema(
-            model, name=f"{model.__name__}Patch", fields=writable, optional_fields="__all__"
+            model,
+            name=f"{model.__name__}Patch",
+            fields=writable,
+            optional_fields="__all__",
+            custom_fields=_write_only(fam, optional=True),
         ),
         page=page_of(out, f"{model.__name__}Page"),
     )

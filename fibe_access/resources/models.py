@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from fibe_access import sealed
+
 
 def validate_json_object(value) -> None:
     if not isinstance(value, dict):
@@ -110,12 +112,17 @@ class Artefact(Resource):
 
 
 class Secret(Resource):
-    """A credential the owner's services use. The value is write-only: stored, never returned."""
+    """A credential the owner's services use. The value is write-only: stored, never returned,
+    and sealed at rest (``fibe_access.sealed``): the column holds only ciphertext, read back
+    through ``revealed_value()``."""
 
-    value = models.TextField(max_length=10000)
+    value = sealed.SealedTextField(max_length=10000)
 
     class Meta(Resource.Meta):
         indexes = _owner_index("secret")
+
+    def revealed_value(self) -> str:
+        return sealed.reveal(self, "value")
 
 
 class JobEnv(Resource):

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from fibe_access import keyring, sealed
 from fibe_access.accounts.actor import Actor
 from webhooks.publish import publish_event
 
@@ -71,6 +72,11 @@ def _refuse_unstorable(obj: Resource) -> None:
                 raise ValidationError({field.name: "Null characters are not allowed."})
         elif isinstance(value, str) and "\x00" in value:
             raise ValidationError({field.name: "Null characters are not allowed."})
+        elif isinstance(value, str) and not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON): not text
+                raise ValidationError({field.name: "Give valid Unicode text."}) from None
 
 
 def _refuse_null(model: type[Resource], fields: dict) -> None:
@@ -78,6 +84,18 @@ def _refuse_null(model: type[Resource], fields: dict) -> None:
     for name, value in fields.items():
         if value is None and not model._meta.get_field(name).null:
             raise ValidationError({name: "This field cannot be null."})
+
+
+def _current(obj: Resource, name: str):
+    """A field's value to compare with a new one: a sealed field's plain text (None when no key
+    opens it: any new value then counts as a change)."""
+    value = getattr(obj, name)
+    if not isinstance(value, sealed.Ciphertext):
+        return value
+    try:
+        return sealed.reveal(obj, name)
+    except keyring.UndecryptableError:
+        return None
 
 
 def _save(obj: Resource) -> Resource:
@@ -103,7 +121,7 @@ def resource_update(*, actor: Actor, obj: Resource, **fields) -> Resource:
     """Set the given fields; a call that changes nothing writes nothing."""
     _refuse_null(type(obj), fields)
     obj = type(obj).objects.select_for_update().get(pk=obj.pk)
-    changed = [name for name, value in fields.items() if getattr(obj, name) != value]
+    changed = [name for name, value in fields.items() if _current(obj, name) != value]
     if not changed:
         return obj
     for name in changed:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.contrib.sessions.models import Session
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from qsessions.models import Session
 
 from ..conftest import current_totp
 

@@ -25,6 +25,9 @@ from tests.support.factories import UserFactory, api_key_make
 from tests.support.servers import VENV_BIN
 
 FIBE = VENV_BIN / "fibe"
+# The checkout under test, first on the CLI's path: the console script's installed package may
+# be another checkout's (a virtualenv shared between worktrees).
+ROOT = Path(__file__).resolve().parents[2]
 TRACEBACK = "Traceback (most recent call last)"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -76,6 +79,7 @@ class Fibe:
         self.config = home / "xdg" / "fibe" / "config.json"
         self.env = {
             "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(ROOT),
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / "xdg"),
             "FIBE_API_URL": url,

@@ -87,7 +87,7 @@ def test_key_lifecycle_as_a_new_user(page, person, live_server):
     assert not ApiKey.objects.filter(owner=user).exists()
     assert staging.pk  # the playground itself is untouched
     page.goto("/profile/security/")
-    log = page.locator("table").inner_text()
+    log = page.locator("table.security-log").inner_text()
     for line in ("API key created", "API key rotated", "API key expired", "API key deleted"):
         assert line in log
 

@@ -134,7 +134,7 @@ def test_secret_value_is_write_only(world, user):
     assert response.status_code == 201
     assert "value" not in response.json()
     secret = Secret.objects.get(pk=response.json()["id"])
-    assert secret.value == "p4ss"
+    assert secret.revealed_value() == "p4ss" and "p4ss" not in secret.value  # sealed at rest
     assert "p4ss" not in client.get(f"/api/v1/secrets/{secret.pk}").content.decode()
     assert "p4ss" not in client.get("/api/v1/secrets").content.decode()
 

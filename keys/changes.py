@@ -126,6 +126,7 @@ class Listener:
         self.drop_copies: DropCopies = lambda name: None
         self.answered = -math.inf  # when the last PING answered (or the SUBSCRIBE) was sent
         self.ping_sent: float | None = None  # the PING awaiting its answer
+        self.subscribed_once = False  # later subscriptions are made off the request path
 
     def receive(self, kind: str, key_name: str) -> None:
         with self.lock:
@@ -152,12 +153,18 @@ class Listener:
     def poll(self) -> bool:
         """Apply every event that has arrived. True when this process hears the channel and
         heard from Redis lately (its cached keys may be trusted); False otherwise (read keys
-        from the database). Never waits on Redis, except in the one thread that (re)subscribes,
-        for at most REDIS_TIMEOUT_SECONDS a step."""
+        from the database). Never waits on Redis, except for a process's first subscription
+        (one thread, at most REDIS_TIMEOUT_SECONDS a step): a lost one is made again on a
+        thread of its own while requests read keys from the database."""
         with self.lock:  # a thread applying events finishes before another trusts a copy
             if self.pubsub is not None:
                 return self._check()
-        return self._subscribe()
+            first = not self.subscribed_once
+        if first:
+            return self._subscribe()
+        if time.monotonic() >= self.retry_at and not self.subscribing.locked():
+            threading.Thread(target=self._subscribe, name="fibe-key-changes", daemon=True).start()
+        return False
 
     def reset(self, *, inherited: bool = False) -> None:
         """Start over: trust nothing cached, subscribe again on the next poll. ``inherited``:
@@ -168,6 +175,7 @@ class Listener:
         with self.lock:
             self._lose(close=not inherited)
             self.retry_at = 0.0
+            self.subscribed_once = False
 
     def _check(self) -> bool:
         now = time.monotonic()
@@ -245,6 +253,7 @@ class Listener:
             for raw in in_flight:
                 self.changing[bytes(raw).decode("ascii", "replace")] = now + FLAG_TTL
             self.pubsub, self.poller, self.answered = pubsub, poller, sent
+            self.subscribed_once = True
             return self._check()  # events that came after the confirmation
 
     def _drain(self, pubsub) -> None:

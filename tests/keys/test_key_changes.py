@@ -6,6 +6,7 @@ applying it in this process, so this process learns of it only through its subsc
 gunicorn worker does (tests/reliability/test_key_changes_processes.py does it across processes).
 """
 
+import logging
 import socket
 import sys
 import threading
@@ -19,6 +20,7 @@ from keys import cache, changes, services
 from keys.models import ApiKey
 from tests.keys.test_auth import assert_invalid_token
 from tests.support.factories import api_key_make
+from tests.support.proxy import StallingProxy
 
 CLI = Actor(user=None, source=Source.CLI)
 
@@ -194,3 +196,27 @@ def test_dropping_copies_while_request_threads_insert_them_never_fails(user, mon
         cache.drop(None)
     # then no walk ever met a dict changing under it
     assert errors == []
+
+
+def test_a_revoke_whose_redis_is_black_holed_commits_and_says_it_could_not_tell_anyone(
+    user, api_client, redis_server, settings, caplog, django_capture_on_commit_callbacks
+):
+    # given a process whose only way to Redis black-holes every packet (nothing is closed)
+    proxy = StallingProxy(redis_server.port)
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": proxy.url()}}
+    settings.REDIS_TIMEOUT_SECONDS = 0.5
+    key, client = cached_key(user, api_client)
+    proxy.stall()
+    try:
+        # when a key is revoked there (each try to tell the others gives up at the timeout)
+        with caplog.at_level(logging.ERROR, logger="keys.changes"):
+            with django_capture_on_commit_callbacks(execute=True):
+                services.key_revoke(actor=CLI, key=key)
+    finally:
+        proxy.stop()
+    # then the revocation is committed, and the failure to announce it is an error, not silence
+    assert ApiKey.objects.get(pk=key.pk).status == ApiKey.Status.REVOKED
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("could not send the begin" in m for m in errors), errors
+    assert any("could not send the done" in m for m in errors), errors
+    assert_invalid_token(client.get("/api/v1/me"))

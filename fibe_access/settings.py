@@ -6,6 +6,7 @@ on a unix socket there; exported variables win over it. Production has no such f
 DJANGO_DEBUG=0 and must then provide DJANGO_SECRET_KEY, DATABASE_URL and REDIS_URL.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -155,6 +156,11 @@ if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
 # whose peer is one of them is from the right-most X-Forwarded-For hop that is not
 # (fibe_access.accounts.actor.client_ip); from any other peer the header is ignored.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_exc}") from None
 
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND",

@@ -123,3 +123,18 @@ def test_a_keys_last_used_address_is_the_client_behind_the_proxy(behind_proxy, u
     response = through("198.51.100.7").get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
     assert ApiKey.objects.get(pk=key.pk).last_used_ip == "198.51.100.7"
+
+
+def test_with_redis_stopped_sign_up_limits_still_hold_per_process(
+    behind_proxy, db, settings, own_redis
+):
+    # given the shared cache gone
+    settings.ACCOUNT_REQUESTS_PER_IP_HOUR = 2
+    own_redis.stop()
+    # then sign-ups are neither a 500 nor unlimited: this process counts them itself
+    assert [signup(through("198.51.100.7"), f"d{i}@example.com") for i in range(3)] == [
+        302,
+        302,
+        429,
+    ]
+    assert signup(through("198.51.100.8"), "e@example.com") == 302

@@ -6,6 +6,7 @@ on a unix socket there; exported variables win over it. Production has no such f
 DJANGO_DEBUG=0 and must then provide DJANGO_SECRET_KEY, DATABASE_URL and REDIS_URL.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -153,6 +154,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The reverse proxies in front of the web processes (addresses or CIDRs, v4 or v6). A request
+# whose peer is one of them is from the right-most X-Forwarded-For hop that is not
+# (fibe_access.accounts.actor.client_ip); from any other peer the header is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_exc}") from None
 
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND",
@@ -176,11 +186,30 @@ def _celery_broker_url(redis_url: str) -> str:
     return f"redis+socket://{url.path}?virtual_host={db}"
 
 
+# Every Redis connection gives up after this many seconds (connecting, or waiting for an
+# answer), so an unreachable or black-holed Redis never holds a request or a transaction longer.
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=1.0)
+
+
+def _redis_options(redis_url: str, timeout: float) -> dict:
+    options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    if urlsplit(redis_url).scheme in ("redis", "rediss"):
+        options["socket_keepalive"] = True  # TCP only (a unix socket has no keepalive)
+    return options
+
+
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": _redis_options(REDIS_URL, REDIS_TIMEOUT_SECONDS),
+        }
     }
     CELERY_BROKER_URL = _celery_broker_url(REDIS_URL)
+    # A publish on a dead connection gives up too. Kept above the 1 s a worker's BRPOP waits
+    # for its answer, so an idle worker never times out.
+    CELERY_BROKER_TRANSPORT_OPTIONS = _redis_options(REDIS_URL, max(5.0, REDIS_TIMEOUT_SECONDS))
 else:
     # One process only (a one-off manage.py command): no task reaches a worker. The outbox
     # keeps every delivery, and beat enqueues it once a worker runs on Redis.
@@ -238,6 +267,10 @@ API_KEY_RATE_LIMIT_PER_MINUTE = env.int("API_KEY_RATE_LIMIT_PER_MINUTE", default
 # services signal every change through Redis, so every process sharing REDIS_URL refuses a
 # revoked key from its commit on). 0 reads the key from the database on every request.
 API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=10.0)
+# A process trusts its cached keys only while Redis answered, on its subscription to key
+# changes, a PING sent less than this many seconds ago (keys.changes): the bound on how late a
+# stalled or black-holed connection can make a revocation.
+API_KEY_CHANNEL_TRUST_SECONDS = env.float("API_KEY_CHANNEL_TRUST_SECONDS", default=3.0)
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOKS_DISABLE_AFTER = timedelta(seconds=env.int("WEBHOOKS_DISABLE_AFTER", default=5 * 86400))
 WEBHOOKS_LOG_RETENTION = timedelta(seconds=env.int("WEBHOOKS_LOG_RETENTION", default=30 * 86400))
@@ -333,6 +366,11 @@ if not API_KEY_ENCRYPTION_KEY and not DEBUG:
         'base64, e.g. the output of  python3 -c "import base64, os; '
         'print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
     )
+
+# Browser origins allowed to call /mcp (e.g. https://app.example.com). A request without Origin
+# (every non-browser client) is served; one with an Origin not listed is refused with 403, as
+# the MCP transport spec asks (DNS rebinding).
+MCP_ALLOWED_ORIGINS = env.list("MCP_ALLOWED_ORIGINS", default=[])
 
 OTP_TOTP_ISSUER = "Fibe"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True

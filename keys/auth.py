@@ -1,5 +1,6 @@
-"""Authentication with an API key: ``key_authenticate(token, ip=…)`` for any face of the API,
-and ``ApiKeyAuth``, the django-ninja auth class built on it (sets ``request.api_key``). Scope and
+"""Authentication with an API key: ``bearer_token(request)`` reads the token of any request,
+``key_authenticate(token, ip=…)`` checks it for any face of the API (REST and MCP), and
+``ApiKeyAuth`` is the django-ninja auth class built on them (sets ``request.api_key``). Scope and
 restriction checks belong to the operations (``fibe_access.api.operations``).
 
 In steady state a request makes no database query and no Redis round trip: keys are cached per
@@ -30,19 +31,25 @@ class ApiKeyAuth(HttpBearer):
     rate-limit headers every answer carries."""
 
     def __call__(self, request):
-        # A missing or non-Bearer header reads as an invalid token, with the same 401 body. Read
-        # from META (request.headers is built anew for each request), and never logged (ninja's
-        # HttpBearer logs an unexpected header whole under DEBUG, secret included).
-        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() != self.openapi_scheme:
-            raise InvalidToken()
-        return self.authenticate(request, token)
+        # Never ninja's own header parsing: it logs an unexpected header whole under DEBUG,
+        # secret included.
+        return self.authenticate(request, bearer_token(request))
 
     def authenticate(self, request, token: str) -> ApiKey:
         key, usage = key_authenticate(token, ip=client_ip(request), resource="api")
         request.rate_limit_headers = usage.headers()
         request.api_key = key
         return key
+
+
+def bearer_token(request) -> str:
+    """The token of ``Authorization: Bearer <token>``; InvalidToken (401) when the header is
+    missing, another scheme or empty. Read from META: request.headers is built anew for each
+    request."""
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken()
+    return token
 
 
 def key_authenticate(

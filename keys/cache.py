@@ -2,19 +2,25 @@
 changes them.
 
 A process reuses a key it read for up to API_KEY_CACHE_SECONDS while it hears the key change
-channel (``keys.changes``) and no change of that key is in flight. Key services flag a change
-before it commits (``change_begin``) and announce it after (``change_done``), so a revoked,
-expired, rotated or deleted key fails everywhere from its commit on. Changes made outside the
+channel (``keys.changes``) and no change of that key is in flight. Key services call
+``key_changing`` inside their transaction: the change begins before it commits and is done
+after, so a revoked, expired, rotated or deleted key fails everywhere from its commit on (see
+``keys.changes`` for what holds when Redis or the network misbehaves). Changes made outside the
 services (e.g. an account deactivated in the admin) apply within API_KEY_CACHE_SECONDS. Without
 Redis (single-process development), or while the channel cannot be heard, every request reads
-the key from the database."""
+the key from the database.
+
+Request threads read the copies without a lock (one dict lookup); every change to the dict, and
+every walk over it, holds ``_lock``."""
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 from django.conf import settings
+from django.db import transaction
 
 from . import changes
 from .models import ApiKey
@@ -41,8 +47,7 @@ class Entry:
 
 
 _local: dict[str, Entry] = {}  # by digest
-flag_change = changes.flag_change
-publish_change = changes.publish_change
+_lock = threading.Lock()
 
 
 def cache_name(digest: str) -> str:
@@ -50,19 +55,37 @@ def cache_name(digest: str) -> str:
     return digest[:NAME_LEN]
 
 
-def _forget(key_name: str | None) -> None:
+def drop(key_name: str | None) -> None:
     """Drop this process's copy of the key named ``key_name`` (of every key when None)."""
-    if key_name is None:
-        _local.clear()
-        return
-    # By the token's digest, or by the key's own (a token standing for a key, e.g. an OAuth
-    # access token, goes when its key changes).
-    for digest, entry in list(_local.items()):
-        if digest.startswith(key_name) or entry.key.digest.startswith(key_name):
+    with _lock:
+        if key_name is None:
+            _local.clear()
+            return
+        # By the token's digest, or by the key's own (a token standing for a key, e.g. an
+        # OAuth access token, goes when its key changes).
+        for digest in [
+            d
+            for d, entry in _local.items()
+            if d.startswith(key_name) or entry.key.digest.startswith(key_name)
+        ]:
+            del _local[digest]
+
+
+def _keep(digest: str, entry: Entry | None) -> None:
+    with _lock:
+        if entry is None:
             _local.pop(digest, None)
+        else:
+            _keep_locked(digest, entry)
 
 
-changes.listener.on_change = _forget
+def _keep_locked(digest: str, entry: Entry) -> None:
+    if len(_local) >= LOCAL_MAX:
+        _local.clear()
+    _local[digest] = entry
+
+
+changes.listener.drop_copies = drop
 
 
 def cached(digest: str) -> Entry | None:
@@ -80,7 +103,7 @@ def cached(digest: str) -> Entry | None:
         and time.monotonic() - entry.read_at < settings.API_KEY_CACHE_SECONDS
     ):
         return entry
-    _local.pop(digest, None)
+    _keep(digest, None)
     return None
 
 
@@ -101,22 +124,30 @@ def key_for_digest(digest: str) -> ApiKey | None:
         and listener.poll()
         and listener.trusted(cache_name(digest))
         and listener.trusted(cache_name(key.digest))
-        # a notice heard while we read (this thread's poll, or another's) may be about it
-        and listener.epoch == epoch
     ):
-        if len(_local) >= LOCAL_MAX:
-            _local.clear()
-        _local[digest] = Entry(key)
+        entry = Entry(key)
+        with _lock:
+            # an event received while we read (this thread's poll, or another's) may be about
+            # it; one received from here on drops the copy after us (it waits for the lock)
+            if listener.epoch == epoch:
+                _keep_locked(digest, entry)
     return key
 
 
+def key_changing(digest: str) -> None:
+    """Called by key services inside their transaction, before they change a key: the change
+    begins now and is done when the transaction commits."""
+    change_begin(digest)
+    transaction.on_commit(lambda: change_done(digest))
+
+
 def change_begin(digest: str) -> None:
-    """Called by key services inside their transaction, before changing a key."""
-    _local.pop(digest, None)
-    flag_change(cache_name(digest))
+    """No process trusts a copy of the key until ``change_done``."""
+    _keep(digest, None)
+    changes.begin(cache_name(digest))
 
 
 def change_done(digest: str) -> None:
-    """Called by key services once the change has committed."""
-    _local.pop(digest, None)
-    publish_change(cache_name(digest))
+    """The change has committed: every process drops its copy."""
+    _keep(digest, None)
+    changes.done(cache_name(digest))

@@ -1,47 +1,61 @@
 """How key services tell every process that a key is changing, without a Redis round trip on the
 request path.
 
-Key services announce a change before their transaction commits (``flag_change``: "begin") and
-once it has (``publish_change``: "done"), on a Redis pub/sub channel; the change in flight is also
-kept in a sorted set that expires by itself (a rolled-back change never says "done"). Every
-process subscribes once and, before it trusts a cached key, drains what has already arrived on
-that connection (``Listener.poll``: a non-blocking read, a few microseconds, no round trip).
+One vocabulary, two events: a change **begins** (inside the service's transaction, before it
+commits) and is **done** (once it has committed). ``begin``/``done`` apply the event in this
+process at once and ``send`` it to every other process on a Redis pub/sub channel; the change in
+flight is also kept in a sorted set that expires by itself (a rolled-back change is never done).
+Every process subscribes once and, before it trusts a cached key, applies what has already
+arrived on that connection (``Listener.poll``: a non-blocking read, no round trip).
 
-Why that holds "at commit": "begin" is published, and written by Redis to every subscriber's
+Why that holds "at commit": "begin" is on Redis, and written by Redis to every subscriber's
 socket, before the service's transaction commits; a request that starts after the commit finds
 it there. A key named in a "begin" is read from the database on every request until its "done"
-(or until the flag's FLAG_TTL when the change rolled back). A process that is not subscribed
-(Redis unreachable, the connection lost, a fresh fork) trusts no cached copy: it reads keys from
-the database until it is subscribed again, and on (re)subscribing it drops every copy it holds
-and reads the changes in flight from the sorted set, so nothing said while it was away is missed.
+(or until the flag's FLAG_TTL when the change rolled back).
+
+When the network misbehaves:
+- A process trusts its cached keys only while its subscription has answered a PING sent less
+  than ``API_KEY_CHANNEL_TRUST_SECONDS`` ago (it sends one each third of that): Redis answers
+  in order, so the PING's answer comes after every notice sent before it. A connection that is
+  stalled or black-holed without a close therefore stops being trusted within that time, and
+  one whose PING goes unanswered for ``REDIS_TIMEOUT_SECONDS`` is dropped and made again.
+- A process that is not subscribed (Redis unreachable, the connection lost, a fresh fork) trusts
+  no cached copy: it reads keys from the database until it is subscribed again, and on
+  (re)subscribing drops every copy it holds and reads the changes in flight from the sorted set.
+- A change that cannot be sent (two tries, each bounded by ``REDIS_TIMEOUT_SECONDS``) is logged
+  as an error and still committed: every process then stops using its copy when that copy's
+  ``API_KEY_CACHE_SECONDS`` run out.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import select
 import threading
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.signals import setting_changed
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from fibe_access import redis as shared
 from fibe_access.redis import redis_backend, redis_client, uses_redis
 
 log = logging.getLogger(__name__)
 FLAG_TTL = 60  # a change flag left by a rolled-back change expires by itself
 MAX_CHANGING = 1024
 RESUBSCRIBE_AFTER = 1.0  # seconds between attempts when Redis cannot be reached
-SUBSCRIBE_TIMEOUT = 1.0
+SEND_TRIES = 2
 BEGIN, DONE = "begin", "done"
 READABLE = select.POLLIN | select.POLLERR | select.POLLHUP
 
-# Called with a key's name when a notice about it is heard, or None: forget every key.
-OnChange = Callable[[str | None], None]
+# Called with a key's name when an event about it is received, or None: drop every copy.
+DropCopies = Callable[[str | None], None]
 
 
 def _names(backend) -> tuple[str, str]:
@@ -52,38 +66,50 @@ def _names(backend) -> tuple[str, str]:
     return f"{base}:changes", f"{base}:changing"
 
 
-def flag_change(key_name: str) -> None:
-    """Until ``publish_change``, no process trusts a cached copy of the key."""
-    listener.heard(BEGIN, key_name)
-    announce(BEGIN, key_name)
+def begin(key_name: str) -> bool:
+    """Until ``done``, no process trusts a cached copy of the key. False when the other
+    processes could not be told (logged)."""
+    listener.receive(BEGIN, key_name)
+    return send(BEGIN, key_name)
 
 
-def publish_change(key_name: str) -> None:
+def done(key_name: str) -> bool:
     """The change has committed: every process drops its copy and trusts the key's next read."""
-    listener.heard(DONE, key_name)
-    announce(DONE, key_name)
+    listener.receive(DONE, key_name)
+    return send(DONE, key_name)
 
 
-def announce(kind: str, key_name: str) -> None:
-    """Tell every process (``flag_change`` and ``publish_change`` also apply it here at once,
-    before Redis echoes it back)."""
+def send(kind: str, key_name: str) -> bool:
+    """Tell every other process (not this one: ``begin`` and ``done`` apply it here first).
+    True once Redis has it; False, logged as an error, after SEND_TRIES failed tries."""
     backend = redis_backend()
     if backend is None:
-        return
+        return True  # no Redis, no other process sharing this cache
     channel, changing = _names(backend)
-    now = time.time()
-    pipe = redis_client(backend).pipeline(transaction=False)
-    if kind == BEGIN:
-        pipe.zremrangebyscore(changing, "-inf", now)
-        pipe.zadd(changing, {key_name: now + FLAG_TTL})
-        pipe.expire(changing, FLAG_TTL)
-    else:
-        pipe.zrem(changing, key_name)
-    pipe.publish(channel, f"{kind}:{key_name}")
-    try:
-        pipe.execute()
-    except RedisError as exc:  # every process then reads keys from the database anyway
-        log.warning("could not announce a key change: %s", type(exc).__name__)
+    failure = None
+    for _ in range(SEND_TRIES):
+        now = time.time()
+        pipe = redis_client(backend).pipeline(transaction=False)
+        if kind == BEGIN:
+            pipe.zremrangebyscore(changing, "-inf", now)
+            pipe.zadd(changing, {key_name: now + FLAG_TTL})
+            pipe.expire(changing, FLAG_TTL)
+        else:
+            pipe.zrem(changing, key_name)
+        pipe.publish(channel, f"{kind}:{key_name}")
+        try:
+            pipe.execute()
+            return True
+        except RedisError as exc:
+            failure = exc
+    log.error(
+        "could not send the %s of a change of key %s (%s): other processes stop using their"
+        " copy within API_KEY_CACHE_SECONDS",
+        kind,
+        key_name,
+        type(failure).__name__,
+    )
+    return False
 
 
 class Listener:
@@ -91,14 +117,18 @@ class Listener:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.subscribing = threading.Lock()  # one thread subscribes; the others do not wait
         self.pubsub = None
         self.poller = None  # select.poll on the subscription's socket
         self.retry_at = 0.0
         self.changing: dict[str, float] = {}  # key name -> monotonic time its flag lapses
-        self.epoch = 0  # moves on with every notice heard: a read older than a notice is stale
-        self.on_change: OnChange = lambda name: None
+        self.epoch = 0  # moves on with every event received: a read older than one is stale
+        self.drop_copies: DropCopies = lambda name: None
+        self.answered = -math.inf  # when the last PING answered (or the SUBSCRIBE) was sent
+        self.ping_sent: float | None = None  # the PING awaiting its answer
+        self.subscribed_once = False  # later subscriptions are made off the request path
 
-    def heard(self, kind: str, key_name: str) -> None:
+    def receive(self, kind: str, key_name: str) -> None:
         with self.lock:
             self.epoch += 1
             if kind == BEGIN:
@@ -108,7 +138,7 @@ class Listener:
                 self.changing[key_name] = now + FLAG_TTL
             else:
                 self.changing.pop(key_name, None)
-            self.on_change(key_name)
+            self.drop_copies(key_name)
 
     def trusted(self, key_name: str) -> bool:
         """Whether a cached copy of the key may be used (call after ``poll``)."""
@@ -121,73 +151,113 @@ class Listener:
         return True
 
     def poll(self) -> bool:
-        """Apply every notice that has arrived. True when this process is subscribed (its cached
-        keys may be trusted), False when it is not (read keys from the database)."""
-        with self.lock:  # a thread draining notices finishes before another trusts a copy
-            if self.pubsub is None:
-                backend = redis_backend() if uses_redis() else None
-                if backend is None or not self._subscribe(backend):
-                    return False
-            try:
-                # Nothing is left in redis-py's buffer after a drain, so an idle socket means
-                # nothing new (a sub-microsecond check); otherwise drain what has arrived.
-                if self.poller.poll(0):
-                    self._drain(self.pubsub)
-            except (RedisError, OSError, ValueError) as exc:
-                log.warning("key change channel lost: %s", type(exc).__name__)
-                self._forget_all(drop=True)
-                return False
-            return True
+        """Apply every event that has arrived. True when this process hears the channel and
+        heard from Redis lately (its cached keys may be trusted); False otherwise (read keys
+        from the database). Never waits on Redis, except for a process's first subscription
+        (one thread, at most REDIS_TIMEOUT_SECONDS a step): a lost one is made again on a
+        thread of its own while requests read keys from the database."""
+        with self.lock:  # a thread applying events finishes before another trusts a copy
+            if self.pubsub is not None:
+                return self._check()
+            first = not self.subscribed_once
+        if first:
+            return self._subscribe()
+        if time.monotonic() >= self.retry_at and not self.subscribing.locked():
+            threading.Thread(target=self._subscribe, name="fibe-key-changes", daemon=True).start()
+        return False
 
     def reset(self, *, inherited: bool = False) -> None:
         """Start over: trust nothing cached, subscribe again on the next poll. ``inherited``:
         in a forked child, whose connection belongs to the parent."""
         if inherited:
             self.lock = threading.RLock()
+            self.subscribing = threading.Lock()
         with self.lock:
-            self._forget_all(drop=not inherited)
+            self._lose(close=not inherited)
             self.retry_at = 0.0
+            self.subscribed_once = False
+
+    def _check(self) -> bool:
+        now = time.monotonic()
+        timeout = settings.REDIS_TIMEOUT_SECONDS
+        trust_for = settings.API_KEY_CHANNEL_TRUST_SECONDS
+        try:
+            # Nothing is left in redis-py's buffer after a drain, so an idle socket means
+            # nothing new (a sub-microsecond check); otherwise apply what has arrived.
+            if self.poller.poll(0):
+                self._drain(self.pubsub)
+            if self.ping_sent is not None and now - self.ping_sent > timeout:
+                raise RedisError("no answer to PING")  # stalled or black-holed: make it again
+            if self.ping_sent is None and now - self.answered >= trust_for / 3:
+                self.pubsub.ping()  # a few bytes written; its answer is read by a later poll
+                self.ping_sent = now
+        except (RedisError, OSError, ValueError) as exc:
+            log.warning("key change channel lost: %s", type(exc).__name__)
+            self._lose(close=True)
+            return False
+        return now - self.answered < trust_for
 
     def _apply(self, message: dict) -> None:
-        if message.get("type") == "subscribe":  # subscribed again: notices may have been missed
-            raise RedisError("resubscribed")
-        if message.get("type") != "message":
+        kind = message.get("type")
+        if kind == "pong":
+            if self.ping_sent is not None:
+                self.answered, self.ping_sent = self.ping_sent, None
             return
-        kind, _, key_name = bytes(message["data"]).decode("ascii", "replace").partition(":")
-        if kind in (BEGIN, DONE) and key_name:
-            self.heard(kind, key_name)
+        if kind == "subscribe":  # subscribed again: events may have been missed
+            raise RedisError("resubscribed")
+        if kind != "message":
+            return
+        event, _, key_name = bytes(message["data"]).decode("ascii", "replace").partition(":")
+        if event in (BEGIN, DONE) and key_name:
+            self.receive(event, key_name)
 
-    def _subscribe(self, backend) -> bool:
-        """Subscribe, then read the changes in flight; False (and retry later) on failure."""
-        self._forget_all(drop=True)
-        now = time.monotonic()
-        if now < self.retry_at:
+    def _subscribe(self) -> bool:
+        """Subscribe, then read the changes in flight; False (and retry later) on failure.
+        Other threads meanwhile read keys from the database rather than wait."""
+        if time.monotonic() < self.retry_at or shared.away():
             return False
+        if not self.subscribing.acquire(blocking=False):
+            return False
+        try:
+            backend = redis_backend() if uses_redis() else None
+            if backend is None:
+                return False
+            return self._subscribe_to(backend)
+        finally:
+            self.subscribing.release()
+
+    def _subscribe_to(self, backend) -> bool:
         channel, changing = _names(backend)
         pubsub = redis_client(backend).pubsub()
+        sent = time.monotonic()
         try:
             pubsub.subscribe(channel)
             # A lost connection must surface here, not be re-made quietly by redis-py's retry:
-            # notices sent while it was down are lost, so every cached key must go.
+            # events sent while it was down are lost, so every cached key must go.
             pubsub.connection.retry = Retry(NoBackoff(), 0)
-            reply = pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT)
+            reply = pubsub.get_message(timeout=settings.REDIS_TIMEOUT_SECONDS)
             if reply is None or reply.get("type") != "subscribe":
                 raise RedisError("no subscription confirmed")
-            for raw in redis_client(backend).zrangebyscore(changing, time.time(), "+inf"):
-                self.changing[bytes(raw).decode("ascii", "replace")] = now + FLAG_TTL
-            self._drain(pubsub)  # notices that came after the confirmation
+            in_flight = redis_client(backend).zrangebyscore(changing, time.time(), "+inf")
             poller = select.poll()
             poller.register(pubsub.connection._sock, READABLE)
         except (RedisError, OSError, AttributeError) as exc:
             log.warning("cannot hear key changes: %s", type(exc).__name__)
-            self.retry_at = now + RESUBSCRIBE_AFTER
+            self.retry_at = time.monotonic() + RESUBSCRIBE_AFTER
+            shared.failed()
             pubsub.reset()
             return False
-        self.pubsub, self.poller = pubsub, poller
-        return True
+        with self.lock:
+            self._lose(close=True)  # copies read while this process was not listening go
+            now = time.monotonic()
+            for raw in in_flight:
+                self.changing[bytes(raw).decode("ascii", "replace")] = now + FLAG_TTL
+            self.pubsub, self.poller, self.answered = pubsub, poller, sent
+            self.subscribed_once = True
+            return self._check()  # events that came after the confirmation
 
     def _drain(self, pubsub) -> None:
-        """Apply every notice received, until nothing is left in redis-py's buffer or the
+        """Apply every event received, until nothing is left in redis-py's buffer or the
         socket."""
         while True:
             message = pubsub.get_message(timeout=0)
@@ -196,17 +266,18 @@ class Listener:
             elif not pubsub.connection.can_read(timeout=0):
                 return
 
-    def _forget_all(self, *, drop: bool) -> None:
-        """Trust nothing cached before now. ``drop`` closes the connection; a connection
-        inherited through fork belongs to the parent and is only let go."""
+    def _lose(self, *, close: bool) -> None:
+        """Trust nothing cached before now, and let the subscription go. ``close`` closes its
+        connection; one inherited through fork belongs to the parent and is only let go."""
         self.epoch += 1
-        self.on_change(None)
-        if self.pubsub is not None and drop:
+        self.drop_copies(None)
+        if self.pubsub is not None and close:
             try:
                 self.pubsub.reset()
             except (RedisError, OSError):
                 pass
-        self.pubsub = self.poller = None
+        self.pubsub = self.poller = self.ping_sent = None
+        self.answered = -math.inf
 
 
 listener = Listener()

@@ -13,10 +13,14 @@ The tolerance: every process serves at most ``batch`` requests of a key that Red
 counted, so a key is served at most ``limit + batch × processes`` requests in a window (a 600 a
 minute key on 4 worker processes: at most 624), never fewer than its limit, and from the moment
 Redis counts past the limit, every further request is refused by each process within ``batch``
-of its own requests. Refused requests are counted as before. In one process the limit is exact.
+of its own requests. Refused requests are counted as before.
 
-Without Redis (one process) the counts are this process's alone. When Redis cannot be reached,
-requests are served and counted here only (fail open), and settling is retried a second later.
+In one process the limit is exact, threads included: a key's count is decided and settled under
+that key's own lock, so no thread decides against a total another thread is still settling.
+
+Without Redis, or while Redis cannot be reached, each process counts on its own and enforces the
+limit on its own count (plus what Redis last said): exact per process. What it counted meanwhile
+is sent when Redis answers again (tried again a second after a failure).
 """
 
 from __future__ import annotations
@@ -30,13 +34,13 @@ from typing import NamedTuple
 from django.core.signals import setting_changed
 from redis.exceptions import RedisError
 
+from fibe_access import redis as shared
 from fibe_access.redis import redis_backend, redis_client, uses_redis
 
 log = logging.getLogger(__name__)
 WINDOW = 60
 MAX_BATCH = 100
 SETTLE_EVERY = 1.0  # seconds: the longest a process keeps a key's counts to itself
-RETRY_AFTER_ERROR = 1.0  # seconds without settling after Redis failed
 MAX_TALLIES = 4096
 
 
@@ -67,18 +71,18 @@ class Usage(NamedTuple):
 class _Tally:
     """One key's window as this process sees it."""
 
-    __slots__ = ("window", "shared", "unsent", "settled")
+    __slots__ = ("window", "shared", "unsent", "settled", "lock")
 
     def __init__(self, window: int) -> None:
         self.window = window
         self.shared = 0  # the window's total in Redis when last settled
         self.unsent = 0  # requests counted here since
         self.settled = float("-inf")  # when this process last settled (time.time())
+        self.lock = threading.Lock()  # decide and settle as one step
 
 
 _tallies: dict[str, _Tally] = {}
-_lock = threading.Lock()
-_retry_at = 0.0  # no settling before this monotonic time (Redis was unreachable)
+_lock = threading.Lock()  # guards _tallies itself
 
 # Add what a process counted, start the window's expiry with its first count, return the total.
 SETTLE_LUA = """
@@ -90,7 +94,6 @@ return total
 
 def hit(key_name: str, limit: int, *, now: float | None = None) -> Usage:
     """Count one request for ``key_name`` against ``limit`` requests a minute."""
-    global _retry_at
     now = now if now is not None else time.time()
     window = int(now // WINDOW)
     reset = (window + 1) * WINDOW
@@ -101,28 +104,25 @@ def hit(key_name: str, limit: int, *, now: float | None = None) -> Usage:
             if len(_tallies) >= MAX_TALLIES:
                 _tallies.clear()
             tally = _tallies[key_name] = _Tally(window)
+    with tally.lock:
         tally.unsent += 1
         seen = tally.shared + tally.unsent
         if not uses_redis():
             return Usage(limit, seen, reset)
         if tally.unsent < batch and seen <= limit - batch and now - tally.settled < SETTLE_EVERY:
             return Usage(limit, seen, reset)  # decided alone
-        if now < _retry_at:
-            return Usage(limit, 0, reset)  # Redis is away: served, counted here only
-        unsent, tally.unsent = tally.unsent, 0
-    try:
-        total = _settle(redis_backend(), f"fibe:rl:{key_name}:{window}", unsent)
-    except RedisError as exc:
-        log.warning("rate limiting unavailable: %s", type(exc).__name__)
-        with _lock:
-            _retry_at = time.time() + RETRY_AFTER_ERROR
-            tally.unsent += unsent
-        return Usage(limit, 0, reset)
-    with _lock:
+        if shared.away():
+            return Usage(limit, seen, reset)  # Redis is away: counted and decided here
+        try:
+            total = _settle(redis_backend(), f"fibe:rl:{key_name}:{window}", tally.unsent)
+        except RedisError as exc:
+            log.warning("rate limit counted per process: Redis failed (%s)", type(exc).__name__)
+            shared.failed()
+            return Usage(limit, seen, reset)
+        tally.unsent = 0
         tally.shared = max(tally.shared, total)
         tally.settled = now
-    # requests counted here by other threads meanwhile are not in ``total`` yet: they settle next
-    return Usage(limit, total, reset)
+        return Usage(limit, tally.shared, reset)
 
 
 def _settle(backend, counter: str, unsent: int) -> int:
@@ -135,10 +135,9 @@ def _settle(backend, counter: str, unsent: int) -> int:
 def forget() -> None:
     """Drop this process's counts: another Redis (tests), or a forked child, which must not send
     what its parent counted."""
-    global _lock, _retry_at
+    global _lock
     _lock = threading.Lock()
     _tallies.clear()
-    _retry_at = 0.0
 
 
 def _caches_changed(*, setting, **kwargs) -> None:

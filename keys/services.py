@@ -82,13 +82,6 @@ def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[s
     return out
 
 
-def _forget(digest: str) -> None:
-    """Stop every process trusting its cached copy of this key from now until the change
-    commits, then make them re-read it (see keys.cache)."""
-    cache.change_begin(digest)
-    transaction.on_commit(lambda: cache.change_done(digest))
-
-
 def _set_token(key: ApiKey) -> str:
     token = tokens.generate()
     key.digest = tokens.digest(token)
@@ -149,7 +142,7 @@ def key_rotate(*, actor: Actor, key: ApiKey) -> tuple[ApiKey, str]:
     key = _locked(key)
     if key.current_status() == ApiKey.Status.REVOKED:
         raise ValidationError({"status": "A revoked key cannot be rotated."})
-    _forget(key.digest)
+    cache.key_changing(key.digest)
     token = _set_token(key)
     key.rotated_at = timezone.now()
     key.save(update_fields=["digest", "last4", "encrypted_token", "rotated_at"])
@@ -165,7 +158,7 @@ def key_expire_now(*, actor: Actor, key: ApiKey) -> ApiKey:
         key.status = ApiKey.Status.EXPIRED
         key.expires_at = min(key.expires_at or timezone.now(), timezone.now())
         key.save(update_fields=["status", "expires_at"])
-        _forget(key.digest)
+        cache.key_changing(key.digest)
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_EXPIRED, label=key.label, key_id=key.pk)
     return key
 
@@ -176,7 +169,7 @@ def key_delete(*, actor: Actor, key: ApiKey) -> None:
     key = _locked(key)
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_DELETED, label=key.label, key_id=key.pk)
     key.delete()
-    _forget(key.digest)
+    cache.key_changing(key.digest)
 
 
 @transaction.atomic
@@ -211,7 +204,7 @@ def key_revoke_all_for_owner(*, owner, actor: Actor) -> int:
         status=ApiKey.Status.REVOKED, encrypted_token=""
     )
     for key in keys:
-        _forget(key.digest)
+        cache.key_changing(key.digest)
         security_log(actor=actor, user=owner, kind=Kind.KEY_REVOKED, label=key.label, key_id=key.pk)
     return len(keys)
 
@@ -225,6 +218,6 @@ def key_revoke(*, actor: Actor, key: ApiKey) -> ApiKey:
         key.status = ApiKey.Status.REVOKED
         key.encrypted_token = ""
         key.save(update_fields=["status", "encrypted_token"])
-        _forget(key.digest)
+        cache.key_changing(key.digest)
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_REVOKED, label=key.label, key_id=key.pk)
     return key

@@ -3,9 +3,13 @@ need nothing else."""
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import stepup
@@ -57,10 +61,69 @@ class Actor:
             raise stepup.StepUpRequired()
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
 def client_ip(request) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is spoofable unless a trusted proxy rewrites it,
-    # and that proxy should then set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips).
-    return request.META.get("REMOTE_ADDR") or None
+    """The address of the client, for every per-IP control, audit row and allow-list:
+    REMOTE_ADDR, unless that peer is one of TRUSTED_PROXIES; then the right-most
+    X-Forwarded-For hop that is not a trusted proxy (each proxy appends the peer it saw, so
+    hops left of that one are the client's own word). Every hop a trusted proxy: the left-most."""
+    remote = _address(request.META.get("REMOTE_ADDR", ""))
+    if remote is None:
+        return request.META.get("REMOTE_ADDR") or None
+    proxies = _trusted_proxies(tuple(settings.TRUSTED_PROXIES))
+    if not proxies or not _within(remote, proxies):
+        return str(remote)
+    client = remote
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        address = _address(hop)
+        if address is None:  # not an address: nothing left of it can be believed
+            break
+        client = address
+        if not _within(address, proxies):
+            break
+    return str(client)
+
+
+def ip_bucket(ip: str | None) -> str:
+    """What a per-IP limit counts: an IPv4 address, or the /64 an IPv6 address is in (one
+    subscriber usually holds a whole /64)."""
+    address = _address(ip or "")
+    if address is None:
+        return "unknown"
+    if address.version == 6:
+        return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+    return str(address)
+
+
+def _address(raw: str) -> Address | None:
+    """An address as a proxy may write it ("1.2.3.4", "1.2.3.4:5678", "[::1]:80", "::1"), an
+    IPv4-mapped IPv6 address as IPv4; None when it is none."""
+    raw = raw.strip()
+    if raw.startswith("["):
+        raw = raw[1 : raw.find("]")] if "]" in raw else ""
+    elif raw.count(":") == 1:
+        raw = raw.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+@functools.lru_cache(maxsize=8)
+def _trusted_proxies(cidrs: tuple[str, ...]) -> tuple:
+    try:
+        return tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs if c.strip())
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
+
+
+def _within(address: Address, networks: tuple) -> bool:
+    return any(address.version == n.version and address in n for n in networks)
 
 
 def safe_next(request, default: str) -> str:

@@ -4,7 +4,7 @@ client, and what a refused sign-in sees."""
 from django.conf import settings
 from django.shortcuts import render
 
-from .actor import client_ip
+from .actor import client_ip, ip_bucket
 from .addresses import canonical_email
 
 
@@ -17,8 +17,9 @@ def axes_username(request, credentials) -> str:
     return canonical_email(str(raw or ""))[:254]
 
 
-def axes_client_ip(request) -> str | None:
-    return client_ip(request)
+def axes_client_ip(request) -> str:
+    """The client as the lockout counts it: its address behind a trusted proxy, IPv6 per /64."""
+    return ip_bucket(client_ip(request))
 
 
 def lockout_minutes() -> int:

@@ -16,7 +16,7 @@ from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 
 from . import presenters, ratelimit, selectors, services, shown_once, stepup
-from .actor import Actor, client_ip, safe_next
+from .actor import Actor, client_ip, ip_bucket, safe_next
 from .addresses import canonical_email
 from .forms import ConfirmDeleteForm, EmailForm, LoginForm, OTPTokenForm, SignupForm
 from .models import User
@@ -33,7 +33,7 @@ def base_url(request) -> str:
 def account_requests_allowed(request) -> bool:
     """Sign-ups, verification resends and reset requests from one client address, per hour."""
     return ratelimit.hit(
-        f"account-requests:{client_ip(request)}",
+        f"account-requests:{ip_bucket(client_ip(request))}",
         limit=settings.ACCOUNT_REQUESTS_PER_IP_HOUR,
         window=3600,
     )

@@ -4,20 +4,29 @@ JSON mode (one POST in, one JSON answer out: no session to pin to a gunicorn wor
 
 A Server is built per request so ``tools/list`` is the calling key's own list. Tools run the
 registry's operations through ``sync_to_async(thread_sensitive=True)``: under ``async_to_sync``
-from the Django view that is the request's own thread and database connection."""
+from the Django view that is the request's own thread and database connection.
+
+An exception a tool did not expect (a bug, a database error) never reaches the client: it is
+logged with an error id, and the client gets a generic internal error naming that id, as the
+REST API answers a generic 500."""
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 import mcp_types as types
 from asgiref.sync import sync_to_async
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.exceptions import MCPError
 
 from fibe_access.api.caller import Caller
 
 from . import tools
+
+log = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
     "Fibe's API as tools. Each tool mirrors one /api/v1/ operation and needs the same scope; "
@@ -28,7 +37,11 @@ INSTRUCTIONS = (
 
 def build(caller: Caller, narrowing: tools.Narrowing) -> Server:
     async def list_tools(ctx, params) -> types.ListToolsResult:
-        entries = await sync_to_async(tools.tools_for, thread_sensitive=True)(caller, narrowing)
+        try:
+            entries = await sync_to_async(tools.tools_for, thread_sensitive=True)(caller, narrowing)
+        except Exception:  # noqa: BLE001 - logged with its id; the client sees only the id
+            message = internal_error("tools/list")
+            raise MCPError(code=types.INTERNAL_ERROR, message=message) from None
         return types.ListToolsResult(tools=[types.Tool(**entry) for entry in entries])
 
     async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -36,9 +49,13 @@ def build(caller: Caller, narrowing: tools.Narrowing) -> Server:
         if op is None or not narrowing.admits(op):
             outcome = tools.unavailable(params.name)
         else:
-            outcome = await sync_to_async(tools.call, thread_sensitive=True)(
-                op, caller, params.arguments
-            )
+            try:
+                outcome = await sync_to_async(tools.call, thread_sensitive=True)(
+                    op, caller, params.arguments
+                )
+            except Exception:  # noqa: BLE001 - logged with its id; the client sees only the id
+                message = internal_error(f"tool {tools.tool_name(op)}")
+                outcome = tools.Outcome(500, {"code": "internal_error", "message": message})
         return types.CallToolResult(
             content=[types.TextContent(text=outcome.text())],
             structured_content=outcome.structured(),
@@ -53,6 +70,13 @@ def build(caller: Caller, narrowing: tools.Narrowing) -> Server:
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+
+
+def internal_error(what: str) -> str:
+    """Log the exception being handled under a new error id; the message the client gets."""
+    error_id = uuid.uuid4().hex[:16]
+    log.exception("MCP %s failed: error id %s", what, error_id)
+    return f"Internal error (error id {error_id}). It has been logged; quote the id if you ask us."
 
 
 async def serve(server: Server, scope: dict[str, Any], body: bytes) -> tuple[int, list, bytes]:

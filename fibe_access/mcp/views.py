@@ -4,20 +4,24 @@ limit, last used), requires ``mcp:access``, reads the narrowing the client asked
 hands the request to the SDK (``fibe_access.mcp.server``).
 
 Narrowing: ``/mcp/readonly`` or ``X-MCP-Readonly: 1`` keeps only reads; ``?toolsets=a,b`` or
-``X-MCP-Toolsets: a,b`` keeps only those groups (``whoami`` stays). Both only remove tools."""
+``X-MCP-Toolsets: a,b`` keeps only those groups (``whoami`` stays). Both only remove tools.
+
+``Origin`` is checked first, as the MCP transport spec asks (DNS rebinding): absent (every
+non-browser client) it is served; present, it must be one of MCP_ALLOWED_ORIGINS, else 403."""
 
 from __future__ import annotations
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from fibe_access.accounts.actor import Source, client_ip
 from fibe_access.api import bodies, errors
 from fibe_access.api.caller import Caller
-from fibe_access.api.errors import ApiError, InvalidToken, ScopeDenied
+from fibe_access.api.errors import ApiError, ScopeDenied
 from fibe_access.oauth import public
-from keys.auth import key_authenticate
+from keys.auth import bearer_token, key_authenticate
 
 from . import server, tools
 
@@ -30,8 +34,17 @@ class UnknownToolset(ApiError):  # noqa: N818
     code = "unknown_toolset"
 
 
+class OriginNotAllowed(ApiError):  # noqa: N818
+    status = 403
+    code = "origin_not_allowed"
+
+
 @csrf_exempt
 def mcp_endpoint(request, readonly: bool = False):
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is not None and not origin_allowed(origin):
+        message = "Requests from this Origin may not call the MCP server (MCP_ALLOWED_ORIGINS)."
+        return _error(403, OriginNotAllowed.code, message)
     if request.method != "POST":
         response = _error(405, "method_not_allowed", "Send MCP messages with POST.")
         response["Allow"] = "POST"
@@ -66,17 +79,21 @@ def mcp_endpoint(request, readonly: bool = False):
     return response
 
 
+def origin_allowed(origin: str) -> bool:
+    """Whether a browser page of ``origin`` may call /mcp: listed in MCP_ALLOWED_ORIGINS
+    (scheme and host compared without case; "null" and anything else unlisted are refused)."""
+    wanted = origin.strip().rstrip("/").lower()
+    return any(wanted == o.strip().rstrip("/").lower() for o in settings.MCP_ALLOWED_ORIGINS)
+
+
 def _authenticate(request, readonly: bool = False):
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken()
+    ip = client_ip(request)
     resource = "mcp/readonly" if readonly else "mcp"
-    key, usage = key_authenticate(token, ip=client_ip(request), resource=resource)
+    key, usage = key_authenticate(bearer_token(request), ip=ip, resource=resource)
     caller = Caller.for_key(
         key,
         source=Source.MCP,
-        ip=client_ip(request),
+        ip=ip,
         user_agent=request.headers.get("User-Agent", ""),
     )
     if not caller.permits(SCOPE):

@@ -1,12 +1,15 @@
 """The key cache and the change channel (keys.cache, keys.changes): a cached key is used with no
 query and no Redis round trip, and dropped from the moment any process changes it.
 
-"Another process" here is what it sends: ``changes.announce`` puts a notice on Redis without
+"Another process" here is what it sends: ``changes.send`` puts a notice on Redis without
 applying it in this process, so this process learns of it only through its subscription, as a
 gunicorn worker does (tests/reliability/test_key_changes_processes.py does it across processes).
 """
 
+import logging
 import socket
+import sys
+import threading
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +20,7 @@ from keys import cache, changes, services
 from keys.models import ApiKey
 from tests.keys.test_auth import assert_invalid_token
 from tests.support.factories import api_key_make
+from tests.support.proxy import StallingProxy
 
 CLI = Actor(user=None, source=Source.CLI)
 
@@ -63,9 +67,9 @@ def test_a_change_another_process_commits_applies_to_the_next_request(user, api_
     key, client = cached_key(user, api_client)
     name = cache.cache_name(key.digest)
     # when another process revokes it: flags, commits, announces
-    changes.announce(changes.BEGIN, name)
+    changes.send(changes.BEGIN, name)
     ApiKey.objects.filter(pk=key.pk).update(status=ApiKey.Status.REVOKED)
-    changes.announce(changes.DONE, name)
+    changes.send(changes.DONE, name)
     assert key.digest in cache._local  # nothing has told this process directly
     # then the very next request is refused
     assert_invalid_token(client.get("/api/v1/me"))
@@ -74,7 +78,7 @@ def test_a_change_another_process_commits_applies_to_the_next_request(user, api_
 def test_a_change_in_flight_is_read_from_the_database_on_every_request(user, api_client):
     # given a key this process holds, and another process that has flagged a change
     key, client = cached_key(user, api_client)
-    changes.announce(changes.BEGIN, cache.cache_name(key.digest))
+    changes.send(changes.BEGIN, cache.cache_name(key.digest))
     # then until it says done, every request reads the key (and keeps no copy)
     assert_each_request_reads_the_key(client, 3)
     # and when its change commits, the next request sees it
@@ -106,7 +110,7 @@ def test_a_process_that_subscribes_late_learns_the_changes_in_flight(user, api_c
     # given a change flagged while this process was not listening (a fresh process)
     key, client = cached_key(user, api_client)
     changes.listener.reset()
-    changes.announce(changes.BEGIN, cache.cache_name(key.digest))
+    changes.send(changes.BEGIN, cache.cache_name(key.digest))
     # when it subscribes (on its next request), it reads what is in flight and trusts no copy
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/api/v1/me").status_code == 200
@@ -123,7 +127,7 @@ def test_a_lost_subscription_drops_every_copy_so_missed_changes_still_apply(user
     host, port = changes.listener.pubsub.connection._sock.getsockname()[:2]
     redis_client(redis_backend()).execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
     ApiKey.objects.filter(pk=key.pk).update(status=ApiKey.Status.REVOKED)
-    changes.announce(changes.DONE, cache.cache_name(key.digest))
+    changes.send(changes.DONE, cache.cache_name(key.digest))
     # then the next request notices the loss, reads the key again and refuses it
     assert_invalid_token(client.get("/api/v1/me"))
 
@@ -148,9 +152,71 @@ def test_flags_of_rolled_back_changes_do_not_pile_up(monkeypatch):
     monkeypatch.setattr(changes, "MAX_CHANGING", 10)
     listener = changes.Listener()
     for i in range(10):
-        listener.heard(changes.BEGIN, f"rolled-back-{i}")
+        listener.receive(changes.BEGIN, f"rolled-back-{i}")
     listener.changing = {name: 0.0 for name in listener.changing}  # lapsed long ago
     # when another change begins, the lapsed flags go and the new one stays
-    listener.heard(changes.BEGIN, "current")
+    listener.receive(changes.BEGIN, "current")
     assert list(listener.changing) == ["current"]
     assert not listener.trusted("current")
+
+
+def test_dropping_copies_while_request_threads_insert_them_never_fails(user, monkeypatch):
+    # given a key this process reads again and again, and a short thread switch interval
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    monkeypatch.setattr(cache, "LOCAL_MAX", 10**6)
+    key, _ = api_key_make(user, "playgrounds:read")
+    entry = cache.Entry(ApiKey.objects.select_related("owner").get(pk=key.pk))
+    stop = threading.Event()
+    errors = []
+
+    def insert(worker: int):
+        digests = [f"{worker:02d}{i:062d}" for i in range(2_000)]
+        try:
+            while not stop.is_set():
+                for digest in digests:
+                    cache._keep(digest, entry)
+        except Exception as exc:  # noqa: BLE001 - the failure this test looks for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=insert, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        # when events about keys are received meanwhile (each walks the copies)
+        for i in range(100):
+            changes.listener.receive(changes.DONE, f"{i % 4:02d}{i:010d}")
+    except Exception as exc:  # noqa: BLE001
+        errors.append(exc)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        sys.setswitchinterval(switch)
+        cache.drop(None)
+    # then no walk ever met a dict changing under it
+    assert errors == []
+
+
+def test_a_revoke_whose_redis_is_black_holed_commits_and_says_it_could_not_tell_anyone(
+    user, api_client, redis_server, settings, caplog, django_capture_on_commit_callbacks
+):
+    # given a process whose only way to Redis black-holes every packet (nothing is closed)
+    proxy = StallingProxy(redis_server.port)
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": proxy.url()}}
+    settings.REDIS_TIMEOUT_SECONDS = 0.5
+    key, client = cached_key(user, api_client)
+    proxy.stall()
+    try:
+        # when a key is revoked there (each try to tell the others gives up at the timeout)
+        with caplog.at_level(logging.ERROR, logger="keys.changes"):
+            with django_capture_on_commit_callbacks(execute=True):
+                services.key_revoke(actor=CLI, key=key)
+    finally:
+        proxy.stop()
+    # then the revocation is committed, and the failure to announce it is an error, not silence
+    assert ApiKey.objects.get(pk=key.pk).status == ApiKey.Status.REVOKED
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("could not send the begin" in m for m in errors), errors
+    assert any("could not send the done" in m for m in errors), errors
+    assert_invalid_token(client.get("/api/v1/me"))

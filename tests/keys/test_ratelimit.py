@@ -1,15 +1,19 @@
 """The per-key limit counted with a local allowance (keys.ratelimit): batched with Redis, exact in
-one process, other processes' counts seen at the next settling, fail open without Redis.
+one process (threads included), other processes' counts seen at the next settling, per process
+and exact without Redis.
 
 Counts are asked for at a fixed time inside a window (``now=``), so no test straddles a minute.
 """
 
 import math
 import secrets
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from fibe_access import redis as shared
 from fibe_access.redis import redis_backend, redis_client
 from keys import ratelimit
 
@@ -99,11 +103,43 @@ def test_a_new_window_starts_from_zero(name, now, db):
     assert ratelimit.hit(name, 5, now=now + 60).count == 1
 
 
-def test_without_redis_requests_are_served_and_counted_here(name, now, db, own_redis):
-    # given the project's Redis going away
-    assert ratelimit.hit(name, 2, now=now).count == 1
+def test_with_redis_stopped_each_process_enforces_the_limit_exactly(name, now, db, own_redis):
+    # given the project's Redis gone before a key's first request of the minute
     own_redis.stop()
-    # then requests are served (fail open) and say so: nothing is counted against the key
-    usages = [ratelimit.hit(name, 2, now=now) for _ in range(5)]
-    assert all(u.allowed for u in usages)
-    assert {u.remaining for u in usages} == {2}
+    # when it makes more requests than its limit (small: settled on every request; large:
+    # in batches), each process counts them itself
+    small = [ratelimit.hit(name, 5, now=now) for _ in range(8)]
+    large = [ratelimit.hit(name + "-l", 1_000, now=now) for _ in range(1_010)]
+    # then exactly the limit is served, and the headers count down to 0
+    assert [u.allowed for u in small] == [True] * 5 + [False] * 3
+    assert [u.remaining for u in small] == [4, 3, 2, 1, 0, 0, 0, 0]
+    assert [u.allowed for u in large] == [True] * 1_000 + [False] * 10
+
+
+def test_what_a_process_counted_while_redis_was_away_is_sent_when_it_is_back(
+    name, now, db, own_redis, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(shared, "AWAY_SECONDS", 0.0)  # try Redis again on the next request
+    own_redis.stop()
+    for _ in range(3):
+        ratelimit.hit(name, 150, now=now)
+    own_redis.start_again_empty(tmp_path / "redis-again")
+    assert ratelimit.hit(name, 150, now=now).count == 4
+    assert shared_count(name, now) == 4
+
+
+def test_thirty_two_threads_in_one_process_are_served_at_most_the_limit(name, now, db):
+    # given a key allowed 600 a minute (batches of 6) and 32 threads sending 800 requests
+    # at once through one process
+    start = threading.Barrier(32)
+
+    def client(n: int) -> list[bool]:
+        start.wait()
+        return [ratelimit.hit(name, 600, now=now).allowed for _ in range(n)]
+
+    with ThreadPoolExecutor(32) as pool:
+        results = list(pool.map(client, [25] * 32))
+    # then exactly 600 are served: no thread decided against a total another was settling
+    served = sum(r.count(True) for r in results)
+    assert served == 600
+    assert shared_count(name, now) == 800

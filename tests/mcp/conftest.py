@@ -6,11 +6,18 @@ import pytest
 
 from tests.support.appserver import AppServer, server_env
 
+ALLOWED_ORIGIN = "https://app.example.com"
+
 
 @pytest.fixture(scope="package")
 def mcp_server(django_db_setup, django_db_blocker, redis_server, tmp_path_factory):
     with django_db_blocker.unblock():
-        env = server_env(redis_server.url, DATABASE_CONN_MAX_AGE=0, API_KEY_CACHE_SECONDS=0)
+        env = server_env(
+            redis_server.url,
+            DATABASE_CONN_MAX_AGE=0,
+            API_KEY_CACHE_SECONDS=0,
+            MCP_ALLOWED_ORIGINS=ALLOWED_ORIGIN,
+        )
     server = AppServer(
         env=env, log=tmp_path_factory.mktemp("mcp") / "gunicorn.log", workers=2, threads=4
     )

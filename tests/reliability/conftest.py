@@ -15,12 +15,7 @@ def app_server(transactional_db, redis_server, tmp_path, settings):
     """Factory: start the project under gunicorn against the test database and private Redis.
     This process shares that Redis as its cache, as every process of a deployment does (key
     services publish key changes there). Servers stop before the test database is flushed."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_server.url,
-        }
-    }
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis_server.url}}
     servers = []
 
     def start(*, workers: int = 2, **extra_env) -> AppServer:

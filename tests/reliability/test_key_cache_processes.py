@@ -1,6 +1,8 @@
 """Across gunicorn worker processes (threads too), with no Redis round trip per request: a key
-changed through the key services is refused by every worker from the commit on, and the
-per-minute limit holds within its stated tolerance (keys/ratelimit.py)."""
+changed through the key services is refused by every worker from the commit on, also when a
+worker's connection to Redis is black-holed (within API_KEY_CHANNEL_TRUST_SECONDS, no request
+waiting on Redis past its timeout), and the per-minute limit holds within its stated tolerance
+(keys/ratelimit.py)."""
 
 import threading
 import time
@@ -12,6 +14,7 @@ import requests
 from fibe_access.accounts.actor import Actor, Source
 from keys import ratelimit, services
 from tests.support.factories import UserFactory, api_key_make
+from tests.support.proxy import StallingProxy
 
 pytestmark = pytest.mark.reliability
 CLI = Actor(user=None, source=Source.CLI)
@@ -89,3 +92,49 @@ def test_the_limit_holds_across_workers_within_the_stated_tolerance(app_server):
     # never fewer than the limit, at most a batch per worker more; the rest refused
     assert limit <= served <= limit + batch * workers, served
     assert statuses.count(429) == len(statuses) - served
+
+
+def test_a_worker_whose_redis_connection_is_black_holed_refuses_a_revoked_key_within_the_bound(
+    app_server, redis_server
+):
+    timeout, trust = 1.0, 3.0
+    proxy = StallingProxy(redis_server.port)
+    try:
+        # given a worker that reaches Redis only through a proxy, holding a key it serves (and
+        # keeping it far longer than the bound: API_KEY_CACHE_SECONDS=60)
+        server = app_server(
+            workers=1,
+            REDIS_URL=proxy.url(),
+            REDIS_TIMEOUT_SECONDS=timeout,
+            API_KEY_CHANNEL_TRUST_SECONDS=trust,
+            API_KEY_CACHE_SECONDS=60,
+        )
+        key, token = api_key_make(UserFactory(), "playgrounds:read", rate_limit_per_minute=10**6)
+        assert set(burst(server.url, token, 40, threads=4)) == {200}
+        # when the network between the worker and Redis black-holes every packet (nothing is
+        # closed), and then the key is revoked by a process that reaches Redis
+        proxy.stall()
+        services.key_revoke(actor=CLI, key=key)
+        committed = time.monotonic()
+        seen: list[tuple[float, float, int]] = []  # (sent, answered, status)
+
+        def load():
+            session = requests.Session()
+            while time.monotonic() < committed + trust + 3:
+                sent = time.monotonic()
+                status = get_me(session, server.url, token)
+                seen.append((sent, time.monotonic(), status))
+
+        clients = [threading.Thread(target=load) for _ in range(4)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(60)
+    finally:
+        proxy.stop()
+    # then every request sent once the bound has passed is refused
+    late = [status for sent, _, status in seen if sent >= committed + trust]
+    assert len(late) > 10 and set(late) == {401}, late
+    # and none waited on Redis much past its timeout (the rest is this busy machine)
+    slowest = max(answered - sent for sent, answered, _ in seen)
+    assert slowest < timeout + 1.5, slowest

@@ -44,12 +44,7 @@ def own_redis(tmp_path, settings):
     """A redis-server of this test's own as the project's cache, for tests that stop it (the
     session's ``redis_server`` is shared and must stay up); stopped by its PID."""
     server = RedisServer(tmp_path / "redis")
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": server.url,
-        }
-    }
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": server.url}}
     yield server
     server.stop()
 

@@ -4,6 +4,7 @@ test starts with none, so one test's failed sign-ins never lock another out."""
 import pytest
 from django.core.cache import cache
 
+from fibe_access.accounts import ratelimit as account_ratelimit
 from keys import ratelimit
 
 PATTERNS = ("*axes-*", "*fibe:rl:*", "*fibe:wh:slots:*")
@@ -11,6 +12,7 @@ PATTERNS = ("*axes-*", "*fibe:rl:*", "*fibe:wh:slots:*")
 
 def clear_throttles() -> None:
     ratelimit.forget()  # this process's own counts, not yet settled with Redis
+    account_ratelimit.forget()  # counted here while Redis was away
     client = getattr(cache, "_cache", None)
     if client is None or not hasattr(client, "get_client"):
         cache.clear()  # local memory: this process only

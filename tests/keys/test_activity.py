@@ -55,9 +55,7 @@ def _rows(key) -> list[tuple]:
     ]
 
 
-def test_rest_cli_and_mcp_calls_of_one_key_appear_in_order_with_doors_and_statuses(
-    user, recorder
-):
+def test_rest_cli_and_mcp_calls_of_one_key_appear_in_order_with_doors_and_statuses(user, recorder):
     key, token = api_key_make(user, "playgrounds:manage", "mcp:access")
     theirs = resource_make(Playground, UserFactory())
     rest = Client(HTTP_AUTHORIZATION=f"Bearer {token}")

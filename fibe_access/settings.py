@@ -359,6 +359,9 @@ LEAK_REPORT_MAX_BYTES = env.int("LEAK_REPORT_MAX_BYTES", default=256 * 1024)
 # (GitHub's JSON, as https://api.github.com/meta/public_keys/secret_scanning answers) and/or
 # the file `manage.py github_scanning_keys` writes. Read at request time; never fetched then.
 GITHUB_SECRET_SCANNING_KEYS = env.str("GITHUB_SECRET_SCANNING_KEYS", default="")
+# GitHub's messages are signed, so they may be larger: matches a message, and its body.
+GITHUB_SECRET_SCANNING_MAX_MATCHES = env.int("GITHUB_SECRET_SCANNING_MAX_MATCHES", default=10_000)
+GITHUB_SECRET_SCANNING_MAX_BYTES = env.int("GITHUB_SECRET_SCANNING_MAX_BYTES", default=2 * 1024**2)
 GITHUB_SECRET_SCANNING_KEYS_FILE = Path(
     env.str("GITHUB_SECRET_SCANNING_KEYS_FILE", default=str(VAR_DIR / "github-scanning-keys.json"))
 )

@@ -45,9 +45,8 @@ def _post_only(request) -> None:
         raise Refused(405, "method_not_allowed", "Send the report with POST.", {"Allow": "POST"})
 
 
-def _body(request) -> bytes:
-    """The raw body, refused before it is read when it says it is larger than the bound."""
-    limit = settings.LEAK_REPORT_MAX_BYTES
+def _body(request, limit: int) -> bytes:
+    """The raw body, refused before it is read when it says it is larger than ``limit``."""
     too_large = Refused(413, "too_large", f"The body is larger than {limit // 1024} KiB.")
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -88,7 +87,7 @@ def credentials_revoke(request):
             raise Refused(
                 429, "rate_limited", "Too many reports from this address.", {"Retry-After": "60"}
             )
-        data = _json(_body(request))
+        data = _json(_body(request, settings.LEAK_REPORT_MAX_BYTES))
         credentials = data.get("credentials") if isinstance(data, dict) else None
         limit = settings.LEAK_REPORT_MAX_TOKENS
         if (
@@ -112,7 +111,7 @@ def credentials_revoke(request):
 
 
 def _matches(data) -> list[dict]:
-    limit = settings.LEAK_REPORT_MAX_TOKENS
+    limit = settings.GITHUB_SECRET_SCANNING_MAX_MATCHES
     if (
         not isinstance(data, list)
         or len(data) > limit
@@ -143,7 +142,7 @@ def _plain(text) -> bool:
 def github_secret_scanning(request):
     try:
         _post_only(request)
-        raw = _body(request)
+        raw = _body(request, settings.GITHUB_SECRET_SCANNING_MAX_BYTES)
         if not github_scanning.verify(
             raw,
             request.headers.get(github_scanning.KEY_ID_HEADER, ""),

@@ -286,3 +286,14 @@ def test_the_keys_command_refuses_what_is_not_a_p256_key(settings, tmp_path):
         with pytest.raises(CommandError, match="Not installed"):
             call_command("github_scanning_keys", str(source))
     assert not settings.GITHUB_SECRET_SCANNING_KEYS_FILE.exists()
+
+
+def test_github_messages_are_bounded_before_anything_is_revoked(batch, github_key, settings):
+    settings.GITHUB_SECRET_SCANNING_MAX_MATCHES = 2
+    token = next(iter(batch["valid"].values()))
+    three = _matches(token, token, token)
+    assert _github(three, signature=_sign(github_key, three)).status_code == 422
+    settings.GITHUB_SECRET_SCANNING_MAX_BYTES = 100
+    one = _matches(token)
+    assert _github(one, signature=_sign(github_key, one)).status_code == 413
+    assert _me(Client(), token) == 200

@@ -94,6 +94,10 @@ def test_a_mixed_batch_revokes_every_valid_token_and_mails_each_owner_once(
     rows = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.KEY_REVOKED)
     assert sorted(r.detail["key_id"] for r in rows) == sorted(batch["valid"])
     assert {r.detail["reason"] for r in rows} == {"reported as leaked"}
+    page = Client()
+    page.force_login(batch["ada"], backend="django.contrib.auth.backends.ModelBackend")
+    security = page.get("/profile/security/").content.decode()
+    assert security.count("API key revoked: reported as leaked") == 2
 
 
 def test_the_answer_is_the_same_whatever_the_tokens_were(batch, django_capture_on_commit_callbacks):

@@ -409,3 +409,36 @@ CELERY_BEAT_SCHEDULE["oauth-clients-prune"] = {
     "task": "fibe_access.oauth.tasks.clients_prune",
     "schedule": schedule(timedelta(hours=1)),
 }
+# --- Leaked keys and per-key activity (issue 24) ---------------------------------------------
+# POST /api/v1/credentials/revoke and the GitHub secret-scanning endpoint: reports accepted from
+# one client address (IPv6 per /64) a minute, and the largest body read.
+LEAK_REPORTS_PER_IP_MINUTE = env.int("LEAK_REPORTS_PER_IP_MINUTE", default=30)
+LEAK_REPORT_MAX_TOKENS = 1000
+LEAK_REPORT_MAX_BYTES = env.int("LEAK_REPORT_MAX_BYTES", default=256 * 1024)
+# GitHub's secret-scanning public keys, {key identifier: PEM}: from GITHUB_SECRET_SCANNING_KEYS
+# (GitHub's JSON, as https://api.github.com/meta/public_keys/secret_scanning answers) and/or
+# the file `manage.py github_scanning_keys` writes. Read at request time; never fetched then.
+GITHUB_SECRET_SCANNING_KEYS = env.str("GITHUB_SECRET_SCANNING_KEYS", default="")
+# GitHub's messages are signed, so they may be larger: matches a message, and its body.
+GITHUB_SECRET_SCANNING_MAX_MATCHES = env.int("GITHUB_SECRET_SCANNING_MAX_MATCHES", default=10_000)
+GITHUB_SECRET_SCANNING_MAX_BYTES = env.int("GITHUB_SECRET_SCANNING_MAX_BYTES", default=2 * 1024**2)
+GITHUB_SECRET_SCANNING_KEYS_FILE = Path(
+    env.str("GITHUB_SECRET_SCANNING_KEYS_FILE", default=str(VAR_DIR / "github-scanning-keys.json"))
+)
+# Activity: buffered per process, written in batches by a background thread every
+# API_ACTIVITY_FLUSH_SECONDS or once API_ACTIVITY_FLUSH_BATCH entries wait; past
+# API_ACTIVITY_BUFFER waiting entries new ones are dropped and counted.
+API_ACTIVITY_ENABLED = env.bool("API_ACTIVITY_ENABLED", default=True)
+API_ACTIVITY_BACKGROUND = env.bool("API_ACTIVITY_BACKGROUND", default=True)
+API_ACTIVITY_BUFFER = env.int("API_ACTIVITY_BUFFER", default=20_000)
+API_ACTIVITY_FLUSH_BATCH = env.int("API_ACTIVITY_FLUSH_BATCH", default=500)
+API_ACTIVITY_FLUSH_SECONDS = env.float("API_ACTIVITY_FLUSH_SECONDS", default=2.0)
+API_ACTIVITY_RETENTION = timedelta(days=env.int("API_ACTIVITY_RETENTION_DAYS", default=30))
+API_ACTIVITY_TRIM_BATCH = env.int("API_ACTIVITY_TRIM_BATCH", default=5000)
+CELERY_BEAT_SCHEDULE["keys-activity-trim"] = {
+    "task": "keys.tasks.activity_trim",
+    "schedule": schedule(timedelta(minutes=10)),
+}
+# Where a key's page finds the webhook deliveries its writes caused (keys and webhooks do not
+# import each other; this names the webhooks selector).
+KEY_ACTIVITY_DELIVERIES = "webhooks.selectors.deliveries_caused_by"

@@ -1,6 +1,7 @@
 """Test settings: the real local PostgreSQL and Redis unless the environment says otherwise."""
 
 import os
+import sys
 
 # Never the local env file of `make run` (its SQLite, embedded Redis and debug mode), even
 # when one exists or FIBE_ENV_FILE names one: the suite runs on the configuration below.
@@ -20,3 +21,11 @@ from .settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]  # keep production's
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+
+# The test process writes activity only when a test calls keys.activity.recorder.flush(): a
+# background thread would write outside each test's transaction. Servers a test starts (which
+# never import pytest) keep the thread.
+API_ACTIVITY_BACKGROUND = env.bool(  # noqa: F405
+    "API_ACTIVITY_BACKGROUND",
+    default="pytest" not in sys.modules,
+)

@@ -4,6 +4,8 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
+from keys import leak_views
+
 from .api.site import api
 from .mcp.views import mcp_endpoint
 from .oauth.urls import well_known
@@ -24,6 +26,9 @@ def api_not_found(request, rest: str):
 urlpatterns = [
     path("", lambda request: redirect("accounts:security"), name="home"),
     path("admin/", admin.site.urls),
+    # Leaked keys (issue 24): no API key needed, so outside the API site's authentication.
+    path("api/v1/credentials/revoke", leak_views.credentials_revoke, name="credentials-revoke"),
+    path("api/v1/secret-scanning/github", leak_views.github_secret_scanning, name="github-scan"),
     path("api/v1/", api.urls),
     path("api/v1/<path:rest>", api_not_found),
     path("mcp", mcp_endpoint, name="mcp"),

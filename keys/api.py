@@ -1,9 +1,16 @@
-"""/api/v1/me: the calling key describes itself (any valid key; no scope needed)."""
+"""/api/v1/me: the calling key describes itself, and lists what it did (any valid key; no scope
+needed)."""
+
+from datetime import datetime
+from typing import Literal
 
 from ninja import Schema
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
-from fibe_access.api.operations import operation
+from fibe_access.api.operations import PageIn, operation, page_of, paginate
+
+from . import activity_selectors
+from .activity_model import KeyActivity
 
 
 class MeOut(Schema):
@@ -30,3 +37,42 @@ def me(caller):
         "rate_limit_per_minute": key.effective_rate_limit,
         "owner_email": key.owner.email,
     }
+
+
+class ActivityOut(Schema):
+    at: datetime
+    door: KeyActivity.Door
+    operation: str
+    record_id: int | None
+    status: int
+    duration_ms: int
+    ip: str | None
+
+
+ActivityPage = page_of(ActivityOut, "ActivityPage")
+
+
+class ActivityFilter(PageIn):
+    door: KeyActivity.Door | None = None
+    outcome: Literal["succeeded", "failed"] | None = None
+    operation: str | None = Field(None, max_length=64)
+
+
+@operation(
+    "me.activity",
+    "GET",
+    "/me/activity",
+    scope=None,
+    query=ActivityFilter,
+    response=ActivityPage,
+    summary="List what the calling key did",
+    description="Its REST requests and MCP tool calls of the last "
+    "API_ACTIVITY_RETENTION (30 days by default), newest first: when, through which door "
+    "(rest, cli or mcp), the operation, the record, the status, the duration and the client "
+    "address. Recorded off the request path: a call shows here within a few seconds.",
+)
+def me_activity(caller, query: ActivityFilter):
+    qs = activity_selectors.activity_list(
+        key_id=caller.key.pk, door=query.door, outcome=query.outcome, operation=query.operation
+    )
+    return paginate(qs, query)

@@ -56,3 +56,6 @@ class ApiKey(models.Model):
     @property
     def effective_rate_limit(self) -> int:
         return self.rate_limit_per_minute or settings.API_KEY_RATE_LIMIT_PER_MINUTE
+
+
+from .activity_model import KeyActivity  # noqa: E402, F401 - per-key activity (issue 24)

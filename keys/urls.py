@@ -7,6 +7,7 @@ app_name = "keys"
 urlpatterns = [
     path("", views.key_list, name="list"),
     path("new/", views.key_create, name="create"),
+    path("<int:key_id>/", views.key_detail, name="detail"),
     path("<int:key_id>/token/", views.key_token, name="token"),
     path("<int:key_id>/rotate/", views.key_rotate, name="rotate"),
     path("<int:key_id>/expire/", views.key_expire, name="expire"),

@@ -1,8 +1,12 @@
 """Profile → API Keys. Every view needs a recent step-up; each one calls a single service."""
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,10 +18,12 @@ from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.pages import confirm_page, verified_email_required
 from fibe_access.accounts.stepup import step_up_required
 
-from . import presenters, selectors, services
+from . import activity_selectors, presenters, selectors, services
+from .activity_presenters import ActivityFilterForm, usage_picture
 from .forms import KeyCreateForm
 from .models import ApiKey
 
+ACTIVITY_PAGE = 25
 NEW_TOKEN = "api_token"  # noqa: S105 - the name of a shown-once slot
 
 
@@ -38,6 +44,35 @@ def _show_token_once(request, key: ApiKey, token: str):
 def key_list(request):
     keys = list(selectors.key_list(owner=request.user))
     return render(request, "keys/list.html", {"cards": presenters.key_cards(keys)})
+
+
+@login_required
+@step_up_required
+@require_http_methods(["GET"])
+def key_detail(request, key_id: int):
+    """A key and what it did (issue 24): its usage picture and its activity, filterable, each
+    write with the webhook deliveries it caused."""
+    key = _owned_key(request, key_id)
+    form = ActivityFilterForm(request.GET or None)
+    filters = form.filters()
+    entries = activity_selectors.activity_list(key_id=key.pk, **filters)
+    page = Paginator(entries, ACTIVITY_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "keys/detail.html",
+        {
+            "card": presenters.key_cards([key])[0],
+            "key": key,
+            "picture": usage_picture(activity_selectors.hourly_usage(key_id=key.pk)),
+            "form": form,
+            "page": page,
+            "entries": activity_selectors.with_deliveries(
+                owner=request.user, key_id=key.pk, entries=list(page.object_list)
+            ),
+            "query": urlencode(filters),
+            "retention_days": settings.API_ACTIVITY_RETENTION.days,
+        },
+    )
 
 
 @login_required

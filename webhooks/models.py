@@ -44,10 +44,21 @@ class Event(models.Model):
     # The records the body names, {family: id} (webhooks.subjects): what a key restricted on a
     # family is allowed to see of it. Empty for test sends, which carry a fixed sample.
     subjects = models.JSONField(default=dict, blank=True)
+    # The API key (or grant) whose request or tool call caused the event, when one did: the
+    # key's page links each write to the deliveries it caused. An id, not a foreign key:
+    # webhooks know nothing of keys.
+    credential_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["credential_id", "created_at"],
+                name="webhooks_event_credential",
+                condition=models.Q(credential_id__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"

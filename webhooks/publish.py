@@ -10,6 +10,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from fibe_access.accounts.actor import Actor
+
 from .events import BY_NAME
 from .models import Delivery, Event, WebhookEndpoint
 from .queue import FANOUT_INLINE, enqueue_on_commit
@@ -27,9 +29,10 @@ def serialise(*, event: str, data: dict, at) -> bytes:
     return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
 
-def publish_event(*, owner, event: str, data: dict) -> Event | None:
+def publish_event(*, owner, event: str, data: dict, actor: Actor | None = None) -> Event | None:
     """Record ``event`` (e.g. "playground.created") for ``owner`` inside the caller's
     transaction; deliveries go out on commit. ``data`` must hold at least id, name, status.
+    ``actor``: who caused it; the API key it acted with is kept on the event (``credential_id``).
 
     Three queries whatever the number of endpoints; nothing is written (and nothing sent) when
     the owner has no active endpoint subscribed to ``event``.
@@ -55,6 +58,7 @@ def publish_event(*, owner, event: str, data: dict) -> Event | None:
             created_at=now,
             body=serialise(event=event, data=data, at=now),
             subjects=named(event, data),
+            credential_id=actor.api_key_id if actor is not None else None,
         )
         if connection.vendor == "postgresql" and len(endpoint_ids) > FANOUT_INLINE:
             ids = _insert_deliveries_pg(record.pk, endpoint_ids, now)

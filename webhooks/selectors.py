@@ -59,3 +59,19 @@ def delivery_get(
     return qs.prefetch_related(
         Prefetch("attempts", queryset=Attempt.objects.order_by("number"))
     ).first()
+
+
+def deliveries_caused_by(*, owner, credential_id: int, since, until, limit: int = 500) -> list:
+    """The deliveries of events that the API key (or grant) ``credential_id`` caused between
+    ``since`` and ``until``, oldest first, with their event and endpoint: what a key's page links
+    to each write. Named in settings.KEY_ACTIVITY_DELIVERIES (keys do not import webhooks)."""
+    return list(
+        Delivery.objects.filter(
+            event__owner=owner,
+            event__credential_id=credential_id,
+            event__created_at__gte=since,
+            event__created_at__lte=until,
+        )
+        .select_related("event", "endpoint")
+        .order_by("event__created_at", "id")[:limit]
+    )

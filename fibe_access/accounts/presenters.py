@@ -32,7 +32,9 @@ def security_log_rows(events) -> list[dict]:
         rows.append(
             {
                 "event": event,
-                "what": event.get_kind_display(),
+                # e.g. "API key revoked: reported as leaked" (keys/leaks.py)
+                "what": event.get_kind_display()
+                + (f": {detail['reason']}" if isinstance(detail.get("reason"), str) else ""),
                 "label": detail.get("label", ""),
                 "endpoint": safe_url(detail["url"]) if detail.get("url") else "",
                 "many_addresses": bool(detail.get("many_addresses")),

@@ -32,7 +32,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from keys import scopes
 
-from . import bodies, errors
+from . import bodies, errors, recording
 from .caller import Caller
 from .errors import Error, NotFound, ScopeDenied
 
@@ -339,11 +339,18 @@ def paginate(qs, page: PageIn) -> dict:
 
 def _mount(op: Operation) -> None:
     prefix, _, rest = op.path[1:].partition("/")
-    router = ROUTERS.setdefault(f"/{prefix}", Router(tags=[op.group]))
+    router = ROUTERS.get(f"/{prefix}")
+    if router is None:
+        router = ROUTERS[f"/{prefix}"] = Router(tags=[op.group])
+        router.add_decorator(recording.recorded, mode="view")  # per-key activity (issue 24)
 
     def view(request, **params):
-        return Status(op.status, run(op, Caller.from_request(request), params))
+        result = run(op, Caller.from_request(request), params)
+        # per-key activity (issue 24): the record a create made
+        setattr(request, recording.RECORD_ID, recording.record_id(op, params, result))
+        return Status(op.status, result)
 
+    view.fibe_operation = op  # per-key activity (issue 24): read by recording.recorded
     view.__name__, view.__module__ = op.handler.__name__, op.handler.__module__
     view.__signature__ = _signature(op)
     errors_ = {401: Error, 429: Error}

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from fibe_access.api import operations
+from fibe_access.api import operations, recording
 from fibe_access.api.caller import Caller
 from fibe_access.api.operations import REGISTRY, Operation
 
@@ -154,6 +155,16 @@ class Outcome:
 def call(op: Operation, caller: Caller, arguments: dict[str, Any] | None) -> Outcome:
     """Run the tool of ``op`` for ``caller``: exactly the REST operation's checks and answer."""
     arguments = arguments or {}
+    # per-key activity (issue 24): every tool call is recorded with its status
+    started, clock, outcome = time.time(), time.perf_counter(), Outcome(500, None)
+    try:
+        outcome = _call(op, caller, arguments)
+        return outcome
+    finally:
+        recording.tool_called(op, caller, arguments, outcome.status, outcome.body, started, clock)
+
+
+def _call(op: Operation, caller: Caller, arguments: dict[str, Any]) -> Outcome:
     path, query, body = split(op, arguments)
     if isinstance(body, _Unknown):
         names = ", ".join(body.names)

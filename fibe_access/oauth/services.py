@@ -130,9 +130,7 @@ def grant_revoke(*, actor: Actor, grant: Grant, reason: str = "revoked") -> Gran
     if key.status != ApiKey.Status.REVOKED:
         key.status = ApiKey.Status.REVOKED
         key.save(update_fields=["status"])
-    cache.change_begin(key.digest)
-    digest = key.digest
-    transaction.on_commit(lambda: cache.change_done(digest))
+    cache.key_changing(key.digest)
     grant.access_tokens.all().delete()
     grant.refresh_tokens.all().delete()
     if not already:

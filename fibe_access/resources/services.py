@@ -50,12 +50,12 @@ def event_data(obj: Resource) -> dict:
     return data
 
 
-def _announce(obj: Resource, event: str | None, *, status: str | None = None) -> None:
+def _announce(obj: Resource, event: str | None, *, actor: Actor, status: str | None = None) -> None:
     if event:
         data = event_data(obj)
         if status:
             data["status"] = status
-        publish_event(owner=obj.owner, event=event, data=data)
+        publish_event(owner=obj.owner, event=event, data=data, actor=actor)
 
 
 def _refuse_unstorable(obj: Resource) -> None:
@@ -112,7 +112,7 @@ def resource_create(*, actor: Actor, model: type[Resource], owner, **fields) -> 
     _refuse_null(model, fields)
     obj = _save(model(owner=owner, **fields))
     _audit(actor, obj, Action.CREATE, fields)
-    _announce(obj, family_for_model(model).create_event)
+    _announce(obj, family_for_model(model).create_event, actor=actor)
     return obj
 
 
@@ -140,7 +140,7 @@ def resource_delete(*, actor: Actor, obj: Resource) -> None:
         end(actor=actor, playground=obj)
         return
     _audit(actor, obj, Action.DELETE)
-    _announce(obj, family_for_model(type(obj)).delete_event, status="deleted")
+    _announce(obj, family_for_model(type(obj)).delete_event, actor=actor, status="deleted")
     obj.delete()
 
 
@@ -170,7 +170,7 @@ def playspec_launch(
         )
     )
     _audit(actor, playground, Action.LAUNCH, ["name", "playspec", "expires_at", "status"])
-    _announce(playground, "playground.created")
+    _announce(playground, "playground.created", actor=actor)
     return playground_start(actor=actor, playground=playground)
 
 
@@ -204,7 +204,7 @@ def _transition(
         setattr(pg, name, value)
     _save(pg)
     _audit(actor, pg, action, changed)
-    _announce(pg, event)
+    _announce(pg, event, actor=actor)
     return pg
 
 
@@ -326,6 +326,6 @@ def playgrounds_mark_expiring(*, actor: Actor, now: datetime | None = None) -> i
             if won:
                 pg = Playground.objects.select_related("owner").get(pk=pk)
                 _audit(actor, pg, Action.EXPIRING, ["status"])
-                _announce(pg, "playground.expiring")
+                _announce(pg, "playground.expiring", actor=actor)
                 marked += 1
     return marked

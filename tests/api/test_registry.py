@@ -31,13 +31,13 @@ def test_openapi_documents_exactly_the_registry(client, db):
 
 def test_every_operation_has_a_stable_unique_name():
     expected = {f"{family}.{action}" for family in FAMILIES for action in CRUD}
-    expected |= {"playspecs.launch", "me"}
+    expected |= {"playspecs.launch", "me", "me.activity"}
     expected |= {f"playgrounds.{a}" for a in ("start", "stop", "extend", "recreate")}
     expected |= {f"webhooks.{a}" for a in (*CRUD, "deliveries", "test", "recover", "redeliver")}
     expected |= {f"repos.{a}" for a in ("push", "files", "file", "commits")}
     assert set(REGISTRY) == expected
     for op in REGISTRY.values():
-        assert op.name == (f"{op.group}.{op.action}" if op.group != "me" else "me")
+        assert op.name == (f"{op.group}.{op.action}" if op.name != "me" else "me")
     assert len({op.operation_id for op in REGISTRY.values()}) == len(REGISTRY)
 
 

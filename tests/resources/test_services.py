@@ -22,12 +22,13 @@ def events(monkeypatch):
     """Every publish_event call, with whether it ran inside a transaction."""
     calls = []
 
-    def record(*, owner, event, data):
+    def record(*, owner, event, data, actor=None):
         calls.append(
             {
                 "owner": owner,
                 "event": event,
                 "data": data,
+                "actor": actor,  # whose key caused it (issue 24: Event.credential_id)
                 "atomic": transaction.get_connection().in_atomic_block,
             }
         )

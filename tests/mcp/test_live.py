@@ -27,9 +27,14 @@ def test_tool_list_follows_each_keys_scopes(site, user):
     _, manager = api_key_make(user, "mcp:access", "webhooks:manage")
     _, launcher = api_key_make(user, "mcp:access", "launch:write")
 
-    assert set(client.tools(site, reader)) == {"playspecs_list", "playspecs_get", "whoami"}
+    assert set(client.tools(site, reader)) == {
+        "playspecs_list",
+        "playspecs_get",
+        "whoami",
+        "me_activity",
+    }
     webhooks = client.tools(site, manager)
-    assert {n for n in webhooks if n != "whoami"} == {
+    assert {n for n in webhooks if n not in {"whoami", "me_activity"}} == {
         "webhooks_list",
         "webhooks_create",
         "webhooks_get",
@@ -42,7 +47,7 @@ def test_tool_list_follows_each_keys_scopes(site, user):
     }
     assert webhooks["webhooks_delete"].annotations.destructive_hint is True
     assert webhooks["webhooks_list"].annotations.read_only_hint is True
-    assert set(client.tools(site, launcher)) == {"playspecs_launch", "whoami"}
+    assert set(client.tools(site, launcher)) == {"playspecs_launch", "whoami", "me_activity"}
 
 
 def test_narrowing_only_removes_tools(site, user):
@@ -56,9 +61,16 @@ def test_narrowing_only_removes_tools(site, user):
         "webhooks_get",
         "webhooks_deliveries",
         "whoami",
+        "me_activity",
     }
     only_hooks = client.tools(site + "?toolsets=webhooks,playrooms", token)
-    assert set(only_hooks) == {"webhooks_list", "webhooks_get", "webhooks_deliveries", "whoami"}
+    assert set(only_hooks) == {
+        "webhooks_list",
+        "webhooks_get",
+        "webhooks_deliveries",
+        "whoami",
+        "me_activity",
+    }
     by_header = client.tools(site, token, headers={"X-MCP-Readonly": "1"})
     assert set(by_header) == set(readonly)
     # a narrowed-out tool cannot be called either

@@ -54,7 +54,7 @@ def test_stdio_bridge_lists_and_calls_the_keys_tools(mcp_server, user, tmp_path)
         return names, got, denied
 
     names, got, denied = _session(env, work=work)
-    assert names == {"playspecs_list", "playspecs_get", "whoami"}
+    assert names == {"playspecs_list", "playspecs_get", "whoami", "me_activity"}
     assert not got.is_error and json.loads(got.content[0].text)["name"] == "nightly"
     assert denied.is_error and json.loads(denied.content[0].text)["status"] == 403
 
@@ -70,7 +70,13 @@ def test_stdio_bridge_uses_the_login_file_and_narrows(mcp_server, user, tmp_path
         return {t.name for t in (await session.list_tools()).tools}
 
     names = _session(_env(tmp_path), "--readonly", "--toolsets", "webhooks", work=work)
-    assert names == {"webhooks_list", "webhooks_get", "webhooks_deliveries", "whoami"}
+    assert names == {
+        "webhooks_list",
+        "webhooks_get",
+        "webhooks_deliveries",
+        "whoami",
+        "me_activity",
+    }
 
 
 def test_refused_key_fails_on_stderr_with_the_auth_exit_code(mcp_server, user, tmp_path):

@@ -26,7 +26,12 @@ def test_code_flow_issues_fibe_tokens_bound_to_the_grant(stepped_up_client, user
     assert tokens["access_token"].startswith("fibe_") and tokens["refresh_token"].startswith(
         "fibe_"
     )
-    assert flow.tool_names(tokens["access_token"]) == {"playspecs_list", "playspecs_get", "whoami"}
+    assert flow.tool_names(tokens["access_token"]) == {
+        "playspecs_list",
+        "playspecs_get",
+        "whoami",
+        "me_activity",
+    }
     grant = Grant.objects.get()
     assert sorted(grant.key.scopes) == ["mcp:access", "playspecs:read"]
     assert SecurityEvent.objects.filter(user=user, kind="oauth_granted").count() == 1

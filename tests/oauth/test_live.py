@@ -116,7 +116,7 @@ def test_host_connects_by_url_alone_narrowed_restricted_refreshed_then_revoked(a
         )
 
     names, outside, inside, first, after_refresh, second, after, violations, consents = run(main)
-    assert names == {"playspecs_list", "playspecs_get", "whoami"}
+    assert names == {"playspecs_list", "playspecs_get", "whoami", "me_activity"}
     assert outside.is_error and json.loads(outside.content[0].text)["code"] == "not_found"
     assert not inside.is_error and json.loads(inside.content[0].text)["id"] == mine.pk
     assert after_refresh == names and second != first and consents == 1
@@ -164,7 +164,7 @@ def test_host_named_by_a_metadata_document(app, owner, cimd_host):
 
     names, shown = run(main)
     assert "Document host" in shown["heading"]
-    assert names == {"playspecs_list", "playspecs_get", "whoami"}
+    assert names == {"playspecs_list", "playspecs_get", "whoami", "me_activity"}
     grant = Grant.objects.get()
     assert (grant.client.client_id, grant.client.kind, grant.resource) == (
         client_id,

@@ -10,9 +10,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .engine.queue import FANOUT_INLINE, enqueue_on_commit
 from .events import BY_NAME
 from .models import Delivery, Event, WebhookEndpoint
-from .queue import FANOUT_INLINE, enqueue_on_commit
 from .subjects import named
 
 REQUIRED_DATA = frozenset({"id", "name", "status"})

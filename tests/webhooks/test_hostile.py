@@ -2,6 +2,7 @@
 answers, a test delivery is sent once and leaves exactly one attempt row, with a reason when it
 failed; a lost attempt is recorded by the beat scan, counted and capped."""
 
+import threading
 import tracemalloc
 from datetime import timedelta
 
@@ -101,6 +102,31 @@ def test_a_nested_gzip_bomb_is_cut_at_the_body_limit_and_recorded(hostile, make_
     delivery.refresh_from_db()
     assert delivery.status == "succeeded"
     assert peak < 8 * 1024 * 1024 < BOMB_SIZE  # this whole process, sending thread included
+
+
+@pytest.mark.parametrize("in_thread", [False, True])
+@pytest.mark.parametrize("mode", ["dribble_headers", "dribble_body"])
+def test_the_attempt_deadline_holds_in_any_thread_without_a_signal(
+    mode, in_thread, hostile, short_budget
+):
+    # given a receiver dribbling a byte every 0.3 s (never a read timeout), sent to from the
+    # main thread or a thread of its own: no SIGALRM, no caller sweeping sockets
+    server = hostile(mode)
+    got = []
+
+    def send():
+        got.append(transport.post(server.url, body=b"{}", headers={}))
+
+    if in_thread:
+        thread = threading.Thread(target=send)
+        thread.start()
+        thread.join(10)
+    else:
+        send()
+
+    (response,) = got
+    assert "attempt budget" in response.failure_reason and not response.ok
+    assert response.duration_ms < 3500  # the 2 s budget, and a margin for this busy machine
 
 
 @pytest.mark.parametrize("mode", ["retry_after_huge", "retry_after_arabic", "retry_after_date"])

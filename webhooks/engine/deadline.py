@@ -8,6 +8,7 @@ with that registration added; ``install`` puts them into a requests adapter."""
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -17,10 +18,11 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 _local = threading.local()
-_state = threading.Condition()  # guards the two below; notified when a deadline is added
+_state = threading.Condition()  # guards what follows; notified of a deadline earlier than due
 _inflight: dict[int, tuple[float, object]] = {}  # thread id -> (deadline, connection)
 _cut: set[int] = set()  # threads whose current request was cut off
 _watchdog_pid: int | None = None
+_wakes_at = math.inf  # when the watchdog wakes next (monotonic)
 
 
 def _register(connection) -> None:
@@ -30,7 +32,8 @@ def _register(connection) -> None:
     with _state:
         _inflight[threading.get_ident()] = (deadline, connection)
         _start_watchdog()
-        _state.notify()
+        if deadline < _wakes_at:  # else it wakes in time anyway: no thread switch per request
+            _state.notify()
 
 
 def _start_watchdog() -> None:
@@ -42,6 +45,7 @@ def _start_watchdog() -> None:
 
 
 def _watch() -> None:
+    global _wakes_at
     with _state:
         while True:
             now, waits = time.monotonic(), []
@@ -58,13 +62,14 @@ def _watch() -> None:
                         sock.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
+            _wakes_at = now + min(waits) if waits else math.inf
             _state.wait(min(waits) if waits else None)
 
 
 def _after_fork_in_child() -> None:
     # A fork may have copied the condition's lock held by the parent's watchdog.
-    global _state, _watchdog_pid
-    _state, _watchdog_pid = threading.Condition(), None
+    global _state, _watchdog_pid, _wakes_at
+    _state, _watchdog_pid, _wakes_at = threading.Condition(), None, math.inf
     _inflight.clear()
     _cut.clear()
 

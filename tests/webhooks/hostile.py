@@ -63,6 +63,8 @@ class HostileReceiver:
     def __init__(self, mode: str, *, dribble_every: float = 0.3):
         assert mode in MODES, mode
         self.mode, self.dribble_every = mode, dribble_every
+        if mode in BUILT:
+            BUILT[mode]()  # built now, not while a sender waits for its answer
         self.requests: list[bytes] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -1,7 +1,7 @@
 """The one way a webhook is sent: claim → send → record (the beat's scan, ``scan``, finds what
 fell out of it). The Celery task ``webhooks.tasks.deliveries_send`` runs ``deliveries_send``
 with the ids of its message; every send — first attempts, retries, redeliveries, test sends —
-comes through here, and every guarantee of the README is tested on it.
+comes through here, and every webhook guarantee of the README is tested on it.
 
 One call claims up to WEBHOOKS_SEND_BATCH due deliveries at once, sends each account's in turn
 on a thread of its own over kept-alive connections, and records the outcomes as they come (every

@@ -8,10 +8,8 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from fibe_access.resources.registry import restrictable_register
 
-        from . import (
-            api,  # noqa: F401 - declares the webhooks operations
-            checks,  # noqa: F401 - registers the settings check
-        )
+        from . import api  # noqa: F401 - declares the webhooks operations
+        from .engine import checks  # noqa: F401 - registers the engine's settings check
         from .models import WebhookEndpoint
 
         restrictable_register("webhooks", WebhookEndpoint, label_field="url")

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from fibe_access.accounts.actor import Actor
 
+from .engine.queue import FANOUT_INLINE, enqueue_on_commit
 from .events import BY_NAME
 from .models import Delivery, Event, WebhookEndpoint
-from .queue import FANOUT_INLINE, enqueue_on_commit
 from .subjects import named
 
 REQUIRED_DATA = frozenset({"id", "name", "status"})

@@ -1,5 +1,5 @@
 """Every write on webhook endpoints and deliveries outside the delivery engine's own bookkeeping
-(``delivery.py``). Each takes the acting ``Actor`` (the system's, when an endpoint is disabled
+(``engine/``). Each takes the acting ``Actor`` (the system's, when an endpoint is disabled
 for failing), runs in one transaction with its security-log row, and enqueues on commit."""
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from fibe_access.accounts.notices import notice_send
 from fibe_access.accounts.services import security_log
 from fibe_access.accounts.verification import require_verified
 
+from .engine.queue import enqueue_on_commit
+from .engine.targets import validate_target_url
 from .events import BY_NAME, EVENT_NAMES, TEST_EVENT
 from .models import Delivery, Event, WebhookEndpoint
 from .publish import serialise
-from .queue import enqueue_on_commit
 from .subjects import visible
-from .transport import validate_target_url
 
 Kind = SecurityEvent.Kind
 SECRET_MAX = 255

@@ -1,51 +1,54 @@
-"""Celery tasks: thin wrappers that take ids and call the delivery engine. Nothing imports
-this module: ``webhooks.queue`` and beat send these tasks by name."""
+"""Celery tasks: thin entry points that take ids and call the delivery engine
+(``webhooks/engine/``). Nothing imports this module: ``engine.queue`` and beat send these
+tasks by name."""
 
 from celery import shared_task
 
 
-# A receiver dribbling its response is cut by the attempt budget (WEBHOOKS_ATTEMPT_BUDGET);
-# the hard limit is a backstop that ends the child, and the beat scan records that attempt as
-# lost once WEBHOOKS_STUCK_AFTER (longer than this limit) has passed, so the two never overlap.
-@shared_task(acks_late=True, ignore_result=True, time_limit=90)
-def delivery_attempt(delivery_id: int) -> None:
-    from .delivery import delivery_attempt as attempt
-
-    attempt(delivery_id=delivery_id)
-
-
 # A batch starts no send later than WEBHOOKS_SEND_WINDOW after it began, and each send is cut
-# at the attempt budget, so it ends well inside this limit (and WEBHOOKS_STUCK_AFTER).
+# at the attempt budget, so it ends well inside this limit (and WEBHOOKS_STUCK_AFTER); the beat
+# scan records an attempt cut by the limit as lost once WEBHOOKS_STUCK_AFTER has passed.
 @shared_task(acks_late=True, ignore_result=True, time_limit=90)
 def deliveries_send(delivery_ids: list[int]) -> None:
-    from .batch import deliveries_send as send
+    from .engine.pipeline import deliveries_send as send
 
     send(delivery_ids=delivery_ids)
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def deliveries_enqueue_batch(delivery_ids: list[int]) -> None:
-    from .queue import enqueue_each
-
-    enqueue_each(delivery_ids)
-
-
 @shared_task(ignore_result=True)
 def deliveries_enqueue_due() -> int:
-    from .delivery import deliveries_enqueue_due as enqueue_due
+    from .engine.scan import deliveries_enqueue_due as enqueue_due
 
     return enqueue_due()
 
 
 @shared_task(ignore_result=True)
 def deliveries_purge_old() -> int:
-    from .delivery import deliveries_purge_old as purge
+    from .engine.upkeep import deliveries_purge_old as purge
 
     return purge()
 
 
 @shared_task(ignore_result=True)
 def endpoints_disable_failing() -> int:
-    from .delivery import endpoints_disable_failing as disable
+    from .engine.upkeep import endpoints_disable_failing as disable
 
     return disable()
+
+
+# Shims for messages of the single-delivery engine still on the broker when this version is
+# deployed: both forward to the one pipeline above. Nothing sends them any more; remove them
+# once every worker runs this version and the "webhooks" queue has drained (the beat scan
+# re-enqueues anything a dropped message would have carried, after WEBHOOKS_REENQUEUE_AFTER).
+@shared_task(acks_late=True, ignore_result=True, time_limit=90)
+def delivery_attempt(delivery_id: int) -> None:
+    from .engine.pipeline import deliveries_send as send
+
+    send(delivery_ids=[delivery_id])
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliveries_enqueue_batch(delivery_ids: list[int]) -> None:
+    from .engine.queue import enqueue
+
+    enqueue(delivery_ids)

@@ -15,7 +15,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from tests.support.servers import Receiver, Reply, wait_until
-from webhooks import delivery as engine
+from webhooks.engine import scan
 from webhooks.models import Attempt, Delivery
 from webhooks.publish import publish_event
 
@@ -39,7 +39,7 @@ def webhook_ids(receiver) -> list[str]:
 
 def beat_until(predicate, timeout: float) -> bool:
     def tick():
-        engine.deliveries_enqueue_due()
+        scan.deliveries_enqueue_due()
         return predicate()
 
     return wait_until(tick, timeout, interval=1.0)
@@ -102,7 +102,7 @@ def test_1000_events_with_the_worker_killed_twice_all_arrive(
     assert len(expected) == 1000 and set(ids) == expected
     assert all(k < 1000 for k in kills)
     # only attempts a killed worker's batches had sent but not yet recorded can be sent twice
-    # (each batch records its outcomes every batch.RECORD_EVERY seconds)
+    # (each batch records its outcomes every pipeline.RECORD_EVERY seconds)
     assert duplicates <= len(kills) * CONCURRENCY * settings.WEBHOOKS_SEND_BATCH
     # one recorded success each; an attempt cut short by the kill was recorded as lost by the
     # beat scan (counted in attempt_count, claimed before sending)

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import statistics
 import time
+from datetime import timedelta
 
 import pytest
 
 from fibe_access.accounts.actor import Actor
 from tests.support.servers import wait_until
 from tests.webhooks.hostile import MODES, HostileReceiver
-from webhooks import delivery as engine
 from webhooks import services
+from webhooks.engine import scan
 from webhooks.models import Attempt, Delivery
 from webhooks.publish import publish_event
 
@@ -75,10 +76,10 @@ def test_hostile_receivers_are_each_sent_once_while_another_account_is_served(
     )
     assert p50 < 1.0 and worst < 5.0
     # and every test send reached its hostile receiver exactly once and left one attempt row
-    settings.WEBHOOKS_STUCK_AFTER = settings.WEBHOOKS_REENQUEUE_AFTER = engine.timedelta(seconds=10)
+    settings.WEBHOOKS_STUCK_AFTER = settings.WEBHOOKS_REENQUEUE_AFTER = timedelta(seconds=10)
 
     def all_done():
-        engine.deliveries_enqueue_due()
+        scan.deliveries_enqueue_due()
         return not Delivery.objects.filter(pk__in=[t.pk for t in tests], status__in=Delivery.OPEN)
 
     assert wait_until(all_done, 120, interval=1.0)

@@ -12,7 +12,7 @@ import pytest
 from fibe_access.celery import app as celery_app
 from tests.support.fixtures import point_celery
 from tests.support.servers import RedisServer, wait_until
-from webhooks import delivery as engine
+from webhooks.engine import scan
 from webhooks.models import Delivery, Event
 from webhooks.publish import publish_event
 
@@ -88,5 +88,5 @@ def test_redis_down_for_20s_and_back_empty_loses_no_delivery(
         lambda: Delivery.objects.filter(status="succeeded").count() == len(expected), 20
     )
     assert len(ids) == len(set(ids))  # nothing was killed: no duplicate
-    engine.deliveries_enqueue_due()  # and nothing is left to do
+    scan.deliveries_enqueue_due()  # and nothing is left to do
     assert not Delivery.objects.exclude(status="succeeded").exists()

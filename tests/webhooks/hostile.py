@@ -4,9 +4,11 @@ and Content-Length body), counts it, then plays the chosen ``mode``."""
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import time
+import zlib
 
 OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
 
@@ -34,14 +36,35 @@ CANNED = {
     ),
     "bad_gzip": _answer(b"this is not gzip at all", OK_HEAD + b"Content-Encoding: gzip\r\n"),
 }
+BOMB_SIZE = 256 * 1024 * 1024  # what the nested gzip bomb expands to
+BOMB_BYTE = b"A"
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """BOMB_SIZE bytes of "A", gzipped, then gzipped again (``Content-Encoding: gzip, gzip``):
+    a few kilobytes on the wire. Built once, in chunks (never BOMB_SIZE in memory)."""
+    inner = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # fast; still ~1:100000
+    outer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk, wire = BOMB_BYTE * (1024 * 1024), []
+    for _ in range(BOMB_SIZE // len(chunk)):
+        wire.append(outer.compress(inner.compress(chunk)))
+    wire.append(outer.compress(inner.flush()))
+    wire.append(outer.flush())
+    return _answer(b"".join(wire), OK_HEAD + b"Content-Encoding: gzip, gzip\r\n")
+
+
+BUILT = {"gzip_bomb": gzip_bomb}  # answers built on first use (they take a moment)
 STALLING = ("dribble_headers", "dribble_body", "silent")
-MODES = (*CANNED, *STALLING)
+MODES = (*CANNED, *BUILT, *STALLING)
 
 
 class HostileReceiver:
     def __init__(self, mode: str, *, dribble_every: float = 0.3):
         assert mode in MODES, mode
         self.mode, self.dribble_every = mode, dribble_every
+        if mode in BUILT:
+            BUILT[mode]()  # built now, not while a sender waits for its answer
         self.requests: list[bytes] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -98,6 +121,8 @@ class HostileReceiver:
                 self.requests.append(head)
             if self.mode in CANNED:
                 conn.sendall(CANNED[self.mode])
+            elif self.mode in BUILT:
+                conn.sendall(BUILT[self.mode]())
             elif self.mode == "dribble_headers":
                 conn.sendall(b"HTTP/1.1 200 OK\r\n")
                 self._dribble(conn, b"X-Slow: " + b"a" * 100000)

@@ -4,9 +4,10 @@ from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
 from keys.services import key_create
 from tests.support.servers import Reply
-from webhooks import delivery as engine
 from webhooks.models import Delivery, WebhookEndpoint
 from webhooks.publish import publish_event
+
+from .sending import deliver
 
 JSON = "application/json"
 
@@ -124,7 +125,7 @@ def test_deliveries_with_attempts_test_and_redeliver(
         owner=user, event="playground.created", data={"id": 1, "name": "a", "status": "running"}
     )
     delivery = Delivery.objects.get()
-    engine.delivery_attempt(delivery_id=delivery.pk)
+    deliver(delivery)
     client = api_client(token_for("webhooks:read", "webhooks:write"))
 
     with django_capture_on_commit_callbacks(execute=False):

@@ -1,7 +1,8 @@
-"""Batched claim-and-send in this process: one call claims many due deliveries, sends them
-(one thread per account) and records one attempt row each with a few queries whatever the
-batch size; busy endpoints, a closing send window and stalling receivers keep the single
-path's guarantees."""
+"""The send task's pipeline in this process, in batches: one call claims many due deliveries,
+sends them (one thread per account) and records one attempt row each with a few queries
+whatever the batch size; busy endpoints go back uncounted, a closing send window hands the
+rest back, and a stalling receiver is cut at the attempt budget by the deadline that works in
+the sending threads."""
 
 import time
 from datetime import timedelta
@@ -10,7 +11,7 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from webhooks import batch, queue, slots
+from webhooks.engine import pipeline, queue, slots
 from webhooks.models import Attempt, Delivery
 from webhooks.publish import publish_event
 
@@ -31,7 +32,7 @@ def _publish(owner, count: int) -> list[int]:
 def test_one_call_sends_a_batch_with_one_attempt_row_each_in_a_few_queries(
     count, user, other_user, make_endpoint, receiver, django_assert_max_num_queries, monkeypatch
 ):
-    monkeypatch.setattr(batch, "RECORD_EVERY", 30.0)  # one recording, once all are sent
+    monkeypatch.setattr(pipeline, "RECORD_EVERY", 30.0)  # one recording, once all are sent
     make_endpoint(receiver.url)
     make_endpoint(receiver.url + "?other", owner=other_user)
     ids = _publish(user, count // 2) + _publish(other_user, count // 2)
@@ -39,7 +40,7 @@ def test_one_call_sends_a_batch_with_one_attempt_row_each_in_a_few_queries(
     # claim: set, select given, select more due, mark; record: set, select, update, insert
     # (and a savepoint around each, inside the test transaction): not one per delivery
     with django_assert_max_num_queries(12):
-        sent = batch.deliveries_send(delivery_ids=ids[:1])  # the rest are due: claimed too
+        sent = pipeline.deliveries_send(delivery_ids=ids[:1])  # the rest are due: claimed too
 
     assert sent == count and len(receiver.received) == count
     uids = {r.headers["X-Playground-Delivery"] for r in receiver.received}
@@ -55,7 +56,7 @@ def test_one_call_sends_a_batch_with_one_attempt_row_each_in_a_few_queries(
     # the same bytes as stored at publish, and nothing left to send a second time
     stored = {bytes(b) for b in Delivery.objects.values_list("event__body", flat=True)}
     assert {r.body for r in receiver.received} == stored
-    assert batch.deliveries_send(delivery_ids=ids) == 0 and len(receiver.received) == count
+    assert pipeline.deliveries_send(delivery_ids=ids) == 0 and len(receiver.received) == count
 
 
 def test_not_yet_due_and_finished_deliveries_are_left_alone(user, make_endpoint, receiver):
@@ -66,7 +67,7 @@ def test_not_yet_due_and_finished_deliveries_are_left_alone(user, make_endpoint,
     )
     Delivery.objects.filter(pk=done).update(status="succeeded")
 
-    assert batch.deliveries_send(delivery_ids=[later, done]) == 1
+    assert pipeline.deliveries_send(delivery_ids=[later, done]) == 1
 
     assert len(receiver.received) == 1
     assert Delivery.objects.get(pk=due).status == "succeeded"
@@ -80,7 +81,7 @@ def test_failures_are_recorded_one_by_one_on_the_retry_schedule(user, make_endpo
     ids = _publish(user, 3)
     receiver.reply(Reply(status=500), Reply(status=200), Reply(status=503))
 
-    assert batch.deliveries_send(delivery_ids=ids) == 3
+    assert pipeline.deliveries_send(delivery_ids=ids) == 3
 
     statuses = dict(Delivery.objects.values_list("pk", "status"))
     assert sorted(statuses.values()) == ["retrying", "retrying", "succeeded"]
@@ -100,7 +101,7 @@ def test_a_busy_endpoint_is_skipped_uncounted_and_tried_again_later(
     free_ids = _publish(other_user, 2)
     held = slots.acquire(busy.pk, user.pk)
 
-    assert batch.deliveries_send(delivery_ids=busy_ids + free_ids) == 2
+    assert pipeline.deliveries_send(delivery_ids=busy_ids + free_ids) == 2
 
     assert {r.path for r in receiver.received} == {"/hook?free"}
     assert set(
@@ -124,7 +125,7 @@ def test_one_thread_holds_one_slot_of_its_account_for_all_its_endpoints(
         make_endpoint(receiver.url + f"?e{i}")
     ids = _publish(user, 2)  # two events to three endpoints
 
-    assert batch.deliveries_send(delivery_ids=ids) == 6
+    assert pipeline.deliveries_send(delivery_ids=ids) == 6
     assert len(receiver.received) == 6
 
 
@@ -138,7 +139,7 @@ def test_deliveries_left_when_the_send_window_closes_go_back_uncounted(
     ids = _publish(user, 5)
     receiver.default = Reply(delay=0.3)
 
-    sent = batch.deliveries_send(delivery_ids=ids)
+    sent = pipeline.deliveries_send(delivery_ids=ids)
 
     assert sent == 1 and len(receiver.received) == 1
     rest = Delivery.objects.exclude(status="succeeded")
@@ -160,7 +161,7 @@ def test_a_disabled_endpoint_is_not_sent_to_and_a_spent_delivery_is_not_sent_aga
     disabled.save()
     Delivery.objects.filter(pk__in=spent).update(attempt_count=8, status="retrying")
 
-    assert batch.deliveries_send(delivery_ids=off + spent) == 0
+    assert pipeline.deliveries_send(delivery_ids=off + spent) == 0
 
     assert receiver.received == [] and not Attempt.objects.exists()
     assert set(Delivery.objects.values_list("status", flat=True)) == {"failed"}
@@ -179,7 +180,7 @@ def test_a_stalling_receiver_in_a_sender_thread_is_cut_at_the_budget_beside_a_se
         ids = _publish(user, 1) + _publish(other_user, 1)
         started = time.monotonic()
 
-        assert batch.deliveries_send(delivery_ids=ids) == 2
+        assert pipeline.deliveries_send(delivery_ids=ids) == 2
 
         took = time.monotonic() - started
         assert receiver.received[0].at - started < 1.0  # not held behind the stalling one
@@ -194,3 +195,21 @@ def test_a_stalling_receiver_in_a_sender_thread_is_cut_at_the_budget_beside_a_se
     assert took < 1.5 + 1.5  # the budget, and a margin for this busy machine
     assert Delivery.objects.get(pk=ids[0]).status == "retrying"
     assert Delivery.objects.get(pk=ids[1]).status == "succeeded"
+
+
+def test_the_old_task_names_forward_to_the_pipeline(user, make_endpoint, receiver, broker):
+    # messages queued by the single-delivery engine before a deploy are still honoured
+    from webhooks import tasks
+
+    make_endpoint(receiver.url)
+    first, second = _publish(user, 2)
+
+    tasks.delivery_attempt(first)  # the old one-delivery message: sent by the pipeline
+    tasks.deliveries_enqueue_batch([second])  # the old fan-out message: one batched message
+
+    assert len(receiver.received) == 2  # the pipeline claimed the other due one too
+    assert set(Attempt.objects.values_list("delivery_id", "trigger")) == {
+        (first, "scheduled"),
+        (second, "scheduled"),
+    }
+    assert broker.queued() == [(queue.SEND_TASK, [[second]])]

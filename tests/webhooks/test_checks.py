@@ -3,7 +3,7 @@ send it."""
 
 from datetime import timedelta
 
-from webhooks.checks import stuck_after_outlasts_a_batch
+from webhooks.engine.checks import stuck_after_outlasts_a_batch
 
 
 def test_the_defaults_pass(settings):

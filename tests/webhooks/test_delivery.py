@@ -1,4 +1,6 @@
-"""One attempt at a time, in this process, against a real HTTP server on loopback."""
+"""The send task's pipeline (claim → send → record) in this process, one delivery named per
+call, against a real HTTP server on loopback: what a delivery sends, how its outcome is
+recorded, the retry schedule, 410, and the beat's upkeep."""
 
 import base64
 import json
@@ -14,10 +16,14 @@ from standardwebhooks.webhooks import Webhook
 from fibe_access.accounts.models import SecurityEvent
 from tests.support.fixtures import SECRET
 from tests.support.servers import Reply, free_port
-from webhooks import delivery as engine
+from webhooks.engine import upkeep
+from webhooks.engine.pipeline import deliveries_send
+from webhooks.engine.retry import RETRY_SCHEDULE, parse_retry_after, retry_delay
 from webhooks.models import Delivery
 from webhooks.publish import publish_event
 from webhooks.signing import github_signature
+
+from .sending import deliver
 
 DATA = {"id": 9, "name": "My Playground", "status": "running"}
 
@@ -31,7 +37,7 @@ def test_delivery_sends_one_signed_post(user, make_endpoint, receiver):
     make_endpoint(receiver.url)
     delivery = _publish(user)
 
-    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    attempt = deliver(delivery)
 
     assert len(receiver.received) == 1
     got = receiver.received[0]
@@ -53,7 +59,7 @@ def test_500_then_200_is_two_attempts_and_one_success(user, make_endpoint, recei
     receiver.reply(Reply(status=500, body=b"boom"))
     delivery = _publish(user)
 
-    first = engine.delivery_attempt(delivery_id=delivery.pk)
+    first = deliver(delivery)
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.RETRYING
     assert (
@@ -61,10 +67,10 @@ def test_500_then_200_is_two_attempts_and_one_success(user, make_endpoint, recei
         < delivery.next_attempt_at - first.created_at
         < timedelta(seconds=6.1)
     )
-    assert engine.delivery_attempt(delivery_id=delivery.pk) is None  # not due yet
+    assert deliver(delivery) is None  # not due yet
 
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-    second = engine.delivery_attempt(delivery_id=delivery.pk)
+    second = deliver(delivery)
 
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.SUCCEEDED and delivery.attempt_count == 2
@@ -83,9 +89,9 @@ def test_retries_exhausted_fail_the_delivery_and_start_the_endpoint_clock(
     receiver.default = Reply(status=503)
     delivery = _publish(user)
 
-    for _ in range(len(engine.RETRY_SCHEDULE) + 1):
+    for _ in range(len(RETRY_SCHEDULE) + 1):
         Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-        engine.delivery_attempt(delivery_id=delivery.pk)
+        deliver(delivery)
 
     delivery.refresh_from_db()
     endpoint.refresh_from_db()
@@ -94,16 +100,16 @@ def test_retries_exhausted_fail_the_delivery_and_start_the_endpoint_clock(
 
 
 def test_retry_schedule_and_retry_after_bounds():
-    for n, base in enumerate(engine.RETRY_SCHEDULE, start=1):
-        delay = engine.retry_delay(n)
+    for n, base in enumerate(RETRY_SCHEDULE, start=1):
+        delay = retry_delay(n)
         assert base * 0.8 <= delay <= base * 1.2
-    assert engine.retry_delay(len(engine.RETRY_SCHEDULE) + 1) is None
+    assert retry_delay(len(RETRY_SCHEDULE) + 1) is None
     # Retry-After may lengthen the wait up to twice the schedule, never shorten it.
-    assert engine.retry_delay(2, timedelta(hours=5)) <= timedelta(minutes=12)
-    assert engine.retry_delay(2, timedelta(seconds=1)) >= timedelta(minutes=4)
-    assert engine.retry_delay(2, timedelta(minutes=7)) == timedelta(minutes=7)
-    assert engine.parse_retry_after("120") == timedelta(seconds=120)
-    assert engine.parse_retry_after("soon") is None
+    assert retry_delay(2, timedelta(hours=5)) <= timedelta(minutes=12)
+    assert retry_delay(2, timedelta(seconds=1)) >= timedelta(minutes=4)
+    assert retry_delay(2, timedelta(minutes=7)) == timedelta(minutes=7)
+    assert parse_retry_after("120") == timedelta(seconds=120)
+    assert parse_retry_after("soon") is None
 
 
 def test_retry_after_header_is_honoured(user, make_endpoint, receiver):
@@ -112,7 +118,7 @@ def test_retry_after_header_is_honoured(user, make_endpoint, receiver):
     receiver.reply(Reply(status=429, headers={"Retry-After": "7"}))
     delivery = _publish(user)
 
-    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    attempt = deliver(delivery)
 
     delivery.refresh_from_db()
     wait = delivery.next_attempt_at - attempt.created_at
@@ -125,7 +131,7 @@ def test_read_timeout_is_a_clear_failure(user, make_endpoint, receiver, settings
     receiver.reply(Reply(delay=2))
     delivery = _publish(user)
 
-    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    attempt = deliver(delivery)
 
     assert attempt.response_status is None
     assert attempt.failure_reason == "No response within 0.5 s (read timeout)."
@@ -137,7 +143,7 @@ def test_connection_refused_is_a_clear_failure(user, make_endpoint):
     make_endpoint(f"http://127.0.0.1:{free_port()}/hook")
     delivery = _publish(user)
 
-    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    attempt = deliver(delivery)
 
     assert attempt.response_status is None
     assert attempt.failure_reason == "Connection refused."
@@ -148,7 +154,7 @@ def test_410_disables_the_endpoint_and_tells_the_owner(user, make_endpoint, rece
     receiver.reply(Reply(status=410))
     delivery = _publish(user)
 
-    engine.delivery_attempt(delivery_id=delivery.pk)
+    deliver(delivery)
 
     endpoint.refresh_from_db()
     delivery.refresh_from_db()
@@ -164,7 +170,7 @@ def test_redirect_to_a_private_address_is_not_followed(user, make_endpoint, rece
     receiver.reply(Reply(status=302, headers={"Location": "http://169.254.169.254/latest/"}))
     delivery = _publish(user)
 
-    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    attempt = deliver(delivery)
 
     assert len(receiver.received) == 1
     assert attempt.response_status == 302
@@ -176,11 +182,11 @@ def test_name_resolving_to_loopback_is_refused_at_send(user, make_endpoint, rece
     delivery = _publish(user)
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
 
-    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    attempt = deliver(delivery)
 
     assert receiver.received == []
     assert attempt.response_status is None
-    assert attempt.failure_reason.startswith("Refused: localhost resolves to")
+    assert attempt.failure_reason.startswith("Refused: The host localhost resolves to a loopback")
 
 
 def test_plain_http_is_refused_at_send_when_private_targets_are_off(
@@ -190,7 +196,7 @@ def test_plain_http_is_refused_at_send_when_private_targets_are_off(
     delivery = _publish(user)
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
 
-    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    attempt = deliver(delivery)
 
     assert receiver.received == []
     assert attempt.failure_reason == "Refused: The URL must use HTTPS."
@@ -199,9 +205,9 @@ def test_plain_http_is_refused_at_send_when_private_targets_are_off(
 def test_finished_delivery_is_not_sent_again(user, make_endpoint, receiver):
     make_endpoint(receiver.url)
     delivery = _publish(user)
-    engine.delivery_attempt(delivery_id=delivery.pk)
+    deliver(delivery)
 
-    assert engine.delivery_attempt(delivery_id=delivery.pk) is None
+    assert deliver(delivery) is None
     assert len(receiver.received) == 1
 
 
@@ -216,7 +222,7 @@ def test_same_delivery_run_twice_at_once_sends_one_request(user, make_endpoint, 
     def run():
         start.wait()
         try:
-            results.append(engine.delivery_attempt(delivery_id=delivery.pk))
+            results.append(deliveries_send(delivery_ids=[delivery.pk]))
         finally:
             connection.close()
 
@@ -227,7 +233,7 @@ def test_same_delivery_run_twice_at_once_sends_one_request(user, make_endpoint, 
         thread.join(10)
 
     assert len(receiver.received) == 1
-    assert sorted(r is None for r in results) == [False, True]
+    assert sorted(results) == [0, 1]  # how many each call sent
     assert Delivery.objects.get(pk=delivery.pk).attempts.count() == 1
 
 
@@ -240,7 +246,7 @@ def test_disable_failing_endpoints_after_the_window(user, make_endpoint, setting
         "https://new.example/hook", failing_since=timezone.now() - timedelta(days=1)
     )
 
-    assert engine.endpoints_disable_failing() == 1
+    assert upkeep.endpoints_disable_failing() == 1
     old.refresh_from_db()
     recent.refresh_from_db()
     assert not old.is_active and recent.is_active
@@ -256,7 +262,7 @@ def test_disable_failing_endpoints_after_the_window(user, make_endpoint, setting
 def test_disabling_emails_the_owner(user, make_endpoint):
     make_endpoint("https://old.example/hook", failing_since=timezone.now() - timedelta(days=9))
 
-    engine.endpoints_disable_failing()
+    upkeep.endpoints_disable_failing()
 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [user.email]
@@ -268,7 +274,7 @@ def test_success_resets_the_failure_clock(user, make_endpoint, receiver):
     endpoint = make_endpoint(receiver.url, failing_since=timezone.now() - timedelta(days=2))
     delivery = _publish(user)
 
-    engine.delivery_attempt(delivery_id=delivery.pk)
+    deliver(delivery)
 
     endpoint.refresh_from_db()
     assert endpoint.failing_since is None
@@ -278,12 +284,12 @@ def test_purge_removes_logs_older_than_retention(user, make_endpoint, receiver, 
     settings.WEBHOOKS_LOG_RETENTION = timedelta(days=30)
     make_endpoint(receiver.url)
     old, new = _publish(user), _publish(user)
-    engine.delivery_attempt(delivery_id=old.pk)
+    deliver(old)
     old.event.__class__.objects.filter(pk=old.event_id).update(
         created_at=timezone.now() - timedelta(days=31)
     )
 
-    assert engine.deliveries_purge_old() >= 1
+    assert upkeep.deliveries_purge_old() >= 1
 
     assert list(Delivery.objects.values_list("pk", flat=True)) == [new.pk]
 

@@ -1,22 +1,28 @@
-"""Hostile receivers, one attempt at a time in this process: whatever a receiver answers, a
-test delivery is sent once and leaves exactly one attempt row, with a reason when it failed."""
+"""Hostile receivers against the send task's pipeline in this process: whatever a receiver
+answers, a test delivery is sent once and leaves exactly one attempt row, with a reason when it
+failed; a lost attempt is recorded by the beat scan, counted and capped."""
 
+import threading
+import tracemalloc
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from fibe_access.accounts.actor import Actor
-from webhooks import delivery as engine
-from webhooks import services, transport
+from webhooks import services
+from webhooks.engine import scan, transport
+from webhooks.engine.pipeline import deliveries_send
+from webhooks.engine.retry import MAX_ATTEMPTS
 from webhooks.models import Attempt, Delivery
 from webhooks.publish import publish_event
-from webhooks.retry import MAX_ATTEMPTS
 
-from .hostile import MODES, HostileReceiver
+from .hostile import BOMB_BYTE, BOMB_SIZE, MODES, HostileReceiver, gzip_bomb
+from .sending import deliver
 
 DATA = {"id": 1, "name": "pg", "status": "running"}
-SUCCEED = {"nul_body", "invalid_utf8", "oversize", "nul_header"}
+SUCCEED = {"nul_body", "invalid_utf8", "oversize", "nul_header", "gzip_bomb"}
 
 
 @pytest.fixture
@@ -50,12 +56,12 @@ def test_a_test_delivery_is_sent_once_and_logged_once(
     server = hostile(mode)
     delivery = _test_send(make_endpoint(server.url))
 
-    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    attempt = deliver(delivery)
     # the message sent again, and the beat scan long after: nothing is sent twice
-    assert engine.delivery_attempt(delivery_id=delivery.pk) is None
+    assert deliver(delivery) is None
     settings.WEBHOOKS_STUCK_AFTER = timedelta(0)
-    engine.deliveries_enqueue_due()
-    assert engine.delivery_attempt(delivery_id=delivery.pk) is None
+    scan.deliveries_enqueue_due()
+    assert deliver(delivery) is None
 
     assert server.count == 1
     delivery.refresh_from_db()
@@ -75,6 +81,54 @@ def test_a_test_delivery_is_sent_once_and_logged_once(
         assert stored.failure_reason.startswith("Response cut short after HTTP 200")
 
 
+def test_a_nested_gzip_bomb_is_cut_at_the_body_limit_and_recorded(hostile, make_endpoint):
+    # given a receiver answering 200 with a body gzipped twice that expands to 256 MiB
+    server = hostile("gzip_bomb")
+    delivery = _test_send(make_endpoint(server.url))
+    assert len(gzip_bomb()) < 10_000  # (built before measuring)
+
+    tracemalloc.start()
+    try:
+        attempt = deliver(delivery)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # then it was decoded no further than the log keeps, and recorded like any answer
+    assert server.count == 1 and attempt.response_status == 200
+    assert attempt.failure_reason == ""
+    assert attempt.response_body == BOMB_BYTE.decode() * Attempt.RESPONSE_BODY_LIMIT
+    assert attempt.response_headers["Content-Encoding"] == "gzip, gzip"
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded"
+    assert peak < 8 * 1024 * 1024 < BOMB_SIZE  # this whole process, sending thread included
+
+
+@pytest.mark.parametrize("in_thread", [False, True])
+@pytest.mark.parametrize("mode", ["dribble_headers", "dribble_body"])
+def test_the_attempt_deadline_holds_in_any_thread_without_a_signal(
+    mode, in_thread, hostile, short_budget
+):
+    # given a receiver dribbling a byte every 0.3 s (never a read timeout), sent to from the
+    # main thread or a thread of its own: no SIGALRM, no caller sweeping sockets
+    server = hostile(mode)
+    got = []
+
+    def send():
+        got.append(transport.post(server.url, body=b"{}", headers={}))
+
+    if in_thread:
+        thread = threading.Thread(target=send)
+        thread.start()
+        thread.join(10)
+    else:
+        send()
+
+    (response,) = got
+    assert "attempt budget" in response.failure_reason and not response.ok
+    assert response.duration_ms < 3500  # the 2 s budget, and a margin for this busy machine
+
+
 @pytest.mark.parametrize("mode", ["retry_after_huge", "retry_after_arabic", "retry_after_date"])
 def test_a_hostile_retry_after_keeps_the_schedule_bounded(mode, hostile, user, make_endpoint):
     server = hostile(mode)
@@ -82,7 +136,7 @@ def test_a_hostile_retry_after_keeps_the_schedule_bounded(mode, hostile, user, m
     publish_event(owner=user, event="playground.created", data=DATA)
     delivery = Delivery.objects.get()
 
-    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    attempt = deliver(delivery)
 
     delivery.refresh_from_db()
     assert delivery.status == "retrying" and attempt.response_status in (429, 503)
@@ -96,7 +150,7 @@ def test_a_body_the_database_refuses_still_leaves_one_attempt(hostile, make_endp
     server = hostile("nul_body")
     delivery = _test_send(make_endpoint(server.url))
 
-    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    attempt = deliver(delivery)
 
     delivery.refresh_from_db()
     assert server.count == 1 and delivery.in_flight_since is None
@@ -126,18 +180,19 @@ def test_a_lost_attempt_is_recorded_counted_and_capped(
         delivery = Delivery.objects.get()
     _stuck(delivery, count=count)
 
-    assert engine.deliveries_close_lost() == 1
-    assert engine.deliveries_close_lost() == 0
+    assert scan.deliveries_close_lost() == 1
+    assert scan.deliveries_close_lost() == 0
 
     delivery.refresh_from_db()
     assert delivery.status == expected and delivery.in_flight_since is None
     (lost,) = delivery.attempts.all()
-    assert lost.number == count and lost.failure_reason == engine.LOST_REASON
+    assert lost.number == count and lost.failure_reason == scan.LOST_REASON
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-    engine.delivery_attempt(delivery_id=delivery.pk)
+    deliver(delivery)
     assert len(receiver.received) == (1 if expected == "retrying" else 0)
 
 
+@pytest.mark.django_db(transaction=True)  # the scan runs in the sending thread, on its own
 def test_an_outcome_arriving_after_the_scan_recorded_it_lost_changes_nothing(
     user, make_endpoint, receiver, monkeypatch, settings
 ):
@@ -149,12 +204,18 @@ def test_an_outcome_arriving_after_the_scan_recorded_it_lost_changes_nothing(
     def slow_post(url, **kwargs):  # the scan runs while the receiver is being answered
         response = real_post(url, **kwargs)
         settings.WEBHOOKS_STUCK_AFTER = timedelta(0)
-        engine.deliveries_close_lost()
+        try:
+            assert scan.deliveries_close_lost() == 1
+        finally:
+            connection.close()  # this sending thread's own connection
         return response
 
     monkeypatch.setattr(transport, "post", slow_post)
 
-    assert engine.delivery_attempt(delivery_id=delivery.pk) is None
+    assert deliveries_send(delivery_ids=[delivery.pk]) == 1
 
-    (only,) = Delivery.objects.get().attempts.all()
-    assert only.failure_reason == engine.LOST_REASON
+    assert len(receiver.received) == 1
+    delivery.refresh_from_db()
+    (only,) = delivery.attempts.all()  # the scan's; the late 200 changed nothing
+    assert only.failure_reason == scan.LOST_REASON and only.response_status is None
+    assert delivery.status == "retrying" and delivery.attempt_count == 1

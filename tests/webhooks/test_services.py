@@ -8,10 +8,13 @@ from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
 from fibe_access.accounts.stepup import StepUpRequired
 from tests.support.servers import Reply
-from webhooks import delivery as engine
-from webhooks import queue, selectors, services
+from webhooks import selectors, services
+from webhooks.engine import queue, scan
+from webhooks.engine.pipeline import deliveries_send
 from webhooks.models import Delivery
 from webhooks.publish import publish_event
+
+from .sending import deliver
 
 Kind = SecurityEvent.Kind
 DATA = {"id": 1, "name": "pg", "status": "running"}
@@ -79,7 +82,7 @@ def test_test_webhook_goes_through_the_same_path_marked_as_test(
 
     with django_capture_on_commit_callbacks() as callbacks:
         delivery = services.endpoint_test(actor=api_actor, endpoint=endpoint)
-    attempt = engine.delivery_attempt(delivery_id=delivery.pk)
+    attempt = deliver(delivery)
 
     assert len(callbacks) == 1
     assert receiver.received[0].headers["X-Playground-Event"] == "playground.created"
@@ -93,10 +96,10 @@ def test_redeliver_is_logged_as_manual(user, api_actor, make_endpoint, receiver)
     endpoint = make_endpoint(receiver.url)
     publish_event(owner=user, event="playground.created", data=DATA)
     delivery = Delivery.objects.get()
-    engine.delivery_attempt(delivery_id=delivery.pk)
+    deliver(delivery)
 
     services.delivery_redeliver(actor=api_actor, delivery=delivery)
-    engine.delivery_attempt(delivery_id=delivery.pk)
+    deliver(delivery)
 
     triggers = [a.trigger for a in selectors.delivery_list(endpoint=endpoint)[0].attempts.all()]
     assert triggers == [Delivery.Trigger.SCHEDULED, Delivery.Trigger.MANUAL]
@@ -130,8 +133,7 @@ def test_delivery_log_filters_in_constant_queries(
     endpoint = make_endpoint(receiver.url, events=["playground.created", "playroom.created"])
     for event in ["playground.created", "playroom.created"] * 5:
         publish_event(owner=user, event=event, data=DATA)
-    for delivery in Delivery.objects.all():
-        engine.delivery_attempt(delivery_id=delivery.pk)
+    assert deliveries_send(delivery_ids=list(Delivery.objects.values_list("pk", flat=True))) == 10
 
     with django_assert_num_queries(2):
         rows = list(
@@ -162,7 +164,7 @@ def test_enqueue_due_picks_due_and_lost_deliveries_and_records_stuck_attempts(
     )
 
     with django_capture_on_commit_callbacks() as callbacks:
-        count = engine.deliveries_enqueue_due()
+        count = scan.deliveries_enqueue_due()
         assert broker.queued() == []  # nothing leaves before the commit
     for callback in callbacks:
         callback()
@@ -177,4 +179,4 @@ def test_enqueue_due_picks_due_and_lost_deliveries_and_records_stuck_attempts(
     assert timedelta(seconds=3) < stuck.next_attempt_at - now < timedelta(seconds=7)
     (attempt,) = stuck.attempts.all()
     assert (attempt.number, attempt.response_status) == (1, None)
-    assert attempt.failure_reason == engine.LOST_REASON
+    assert attempt.failure_reason == scan.LOST_REASON

@@ -5,10 +5,11 @@ import time
 
 import pytest
 
-from webhooks import delivery as engine
-from webhooks import queue, slots
+from webhooks.engine import queue, slots
 from webhooks.models import Delivery
 from webhooks.publish import publish_event
+
+from .sending import deliver
 
 DATA = {"id": 1, "name": "pg", "status": "running"}
 
@@ -63,7 +64,7 @@ def test_a_busy_endpoint_postpones_the_attempt_without_counting_it(
     delivery = Delivery.objects.get()
     held = [slots.acquire(endpoint.pk, user.pk) for _ in range(2)]
 
-    assert engine.delivery_attempt(delivery_id=delivery.pk) is None
+    assert deliver(delivery) is None
 
     delivery.refresh_from_db()
     assert delivery.attempt_count == 0 and delivery.in_flight_since is None
@@ -71,4 +72,4 @@ def test_a_busy_endpoint_postpones_the_attempt_without_counting_it(
     assert broker.queued() == [(queue.SEND_TASK, [[delivery.pk]])]  # tried again in 1 s
     for token in held:
         slots.release(endpoint.pk, user.pk, token)
-    assert engine.delivery_attempt(delivery_id=delivery.pk).response_status == 200
+    assert deliver(delivery).response_status == 200

@@ -1,10 +1,26 @@
+"""Where a webhook may go: one check (``engine.targets.host_refusal``) at save and at send."""
+
 import ipaddress
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from webhooks.engine.targets import address_refusal, url_refusal
+from webhooks.models import Delivery
+from webhooks.publish import publish_event
 from webhooks.services import endpoint_create
-from webhooks.transport import address_refusal, url_refusal
+
+from .sending import deliver
+
+# IPv6 spellings of IPv4 loopback and metadata addresses: IPv4-compatible, SIIT, NAT64, 6to4
+IPV6_FORMS = {
+    "::7f00:1": "a loopback address",
+    "::a9fe:a9fe": "a cloud metadata address",
+    "::ffff:0:7f00:1": "a loopback address",
+    "::ffff:0:a9fe:a9fe": "a cloud metadata address",
+    "64:ff9b::7f00:1": "a loopback address",
+    "2002:a9fe:a9fe::1": "a cloud metadata address",
+}
 
 
 @pytest.mark.parametrize(
@@ -27,6 +43,7 @@ from webhooks.transport import address_refusal, url_refusal
         "::ffff:10.0.0.1",
         "64:ff9b::a00:1",
         "255.255.255.255",
+        *IPV6_FORMS,
     ],
 )
 def test_private_and_special_addresses_are_refused(address):
@@ -80,3 +97,34 @@ def test_allow_setting_permits_loopback_http(settings, api_actor):
     )
 
     assert endpoint.pk
+
+
+@pytest.mark.parametrize("address", IPV6_FORMS)
+def test_ipv6_forms_of_loopback_and_metadata_are_refused_at_save(settings, address):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+
+    assert url_refusal(f"https://[{address}]/hook") == (
+        f"The host {address} resolves to {IPV6_FORMS[address]}, which is not allowed."
+    )
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+@pytest.mark.parametrize("address", ["::7f00:1", "::a9fe:a9fe", "::ffff:0:7f00:1"])
+def test_ipv6_forms_of_loopback_and_metadata_are_refused_at_send(
+    settings, user, make_endpoint, address, allow_private
+):
+    # given an endpoint saved before the rule (as by an older version), on the production path
+    make_endpoint(f"https://[{address}]:8443/hook")
+    publish_event(
+        owner=user, event="playground.created", data={"id": 1, "name": "a", "status": "on"}
+    )
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = allow_private
+
+    attempt = deliver(Delivery.objects.get())
+
+    # then the send is refused by the check made at save, before any connection
+    assert attempt.response_status is None
+    assert attempt.failure_reason.startswith(f"Refused: The host {address} resolves to a"), (
+        attempt.failure_reason
+    )
+    assert Delivery.objects.get().status == "retrying"

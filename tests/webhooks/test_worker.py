@@ -4,6 +4,7 @@ test database the workers share with this process (transactional, so they see co
 import base64
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
@@ -13,7 +14,7 @@ from fibe_access.accounts.actor import Actor, Source
 from keys.services import key_create
 from tests.support.fixtures import SECRET
 from tests.support.servers import Reply, wait_until
-from webhooks import delivery as engine
+from webhooks.engine import scan
 from webhooks.models import Attempt, Delivery
 from webhooks.publish import publish_event
 from webhooks.signing import github_signature
@@ -26,7 +27,7 @@ def _beat_until(predicate, timeout):
     """Play celery beat's part: run the due-delivery scan until ``predicate`` holds."""
 
     def tick():
-        engine.deliveries_enqueue_due()
+        scan.deliveries_enqueue_due()
         return predicate()
 
     return wait_until(tick, timeout, interval=0.25)
@@ -98,7 +99,7 @@ def test_worker_killed_mid_batch_loses_no_event(
         "WEBHOOKS_REENQUEUE_AFTER": 3,
         "WEBHOOKS_SEND_WINDOW": 1,
     }
-    settings.WEBHOOKS_STUCK_AFTER = settings.WEBHOOKS_REENQUEUE_AFTER = engine.timedelta(seconds=3)
+    settings.WEBHOOKS_STUCK_AFTER = settings.WEBHOOKS_REENQUEUE_AFTER = timedelta(seconds=3)
     worker = start_worker(**fast_recovery)
     make_endpoint(receiver.url)
     receiver.default = Reply(delay=0.02)

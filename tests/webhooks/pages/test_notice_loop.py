@@ -5,8 +5,9 @@ import pytest
 
 from fibe_access.accounts.models import SecurityEvent
 from tests.support.servers import Receiver, Reply
-from webhooks import delivery as engine
 from webhooks.models import Delivery, WebhookEndpoint
+
+from ..sending import deliver
 
 
 @pytest.fixture
@@ -18,11 +19,11 @@ def gone_receiver():
 
 
 def _test_send_and_deliver(client, endpoint, capture):
-    with capture(execute=False):  # the broker is not needed: the worker's task body runs here
+    with capture(execute=False):  # no broker: the send task's body runs here
         assert client.post(f"/profile/webhooks/{endpoint.pk}/test/").status_code == 302
     delivery = Delivery.objects.filter(endpoint=endpoint, is_test=True).latest("id")
     with capture(execute=True):
-        engine.delivery_attempt(delivery_id=delivery.pk)
+        deliver(delivery)
 
 
 def test_test_webhook_answered_410_and_re_enabled_ten_times_mails_once(

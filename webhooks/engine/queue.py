@@ -1,8 +1,8 @@
 """The delivery queue: puts deliveries on the broker after the caller's transaction commits.
 
-Tasks are sent by name, so publishing, services and the delivery engine never import the task
-module (which imports them). A lost message only delays a delivery: the beat scan
-(``delivery.deliveries_enqueue_due``) re-enqueues anything due whose message is older than
+Tasks are sent by name, so publishing, services and the engine never import the task module
+(which imports them). A lost message only delays a delivery: the beat scan
+(``scan.deliveries_enqueue_due``) re-enqueues anything due whose message is older than
 WEBHOOKS_REENQUEUE_AFTER."""
 
 from __future__ import annotations
@@ -12,10 +12,6 @@ from django.db import transaction
 from fibe_access.celery import app
 
 SEND_TASK = "webhooks.tasks.deliveries_send"
-# One delivery per message, and fan-outs as messages that enqueue one each: still consumed
-# (messages queued before an upgrade) but no longer sent.
-ATTEMPT_TASK = "webhooks.tasks.delivery_attempt"
-BATCH_TASK = "webhooks.tasks.deliveries_enqueue_batch"
 FANOUT_INLINE = 20  # publish inserts larger fan-outs with one INSERT … SELECT
 SEND_CHUNK = 500  # deliveries per message (a batch); a task claims up to WEBHOOKS_SEND_BATCH
 
@@ -42,9 +38,3 @@ def enqueue_later(delivery_ids: list[int], seconds: float) -> None:
     re-enqueued by the beat scan once WEBHOOKS_REENQUEUE_AFTER has passed."""
     for start in range(0, len(delivery_ids), SEND_CHUNK):
         app.send_task(SEND_TASK, args=[delivery_ids[start : start + SEND_CHUNK]], countdown=seconds)
-
-
-def enqueue_each(delivery_ids: list[int]) -> None:
-    """One single-delivery message per delivery (the unbatched path)."""
-    for pk in delivery_ids:
-        app.send_task(ATTEMPT_TASK, args=[pk])

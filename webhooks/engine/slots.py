@@ -1,8 +1,8 @@
 """Fair shares of the workers: at most WEBHOOKS_ENDPOINT_CONCURRENCY attempts to one endpoint,
 and WEBHOOKS_ACCOUNT_CONCURRENCY to one account's endpoints, at once across every worker
-process. Slots are members of a Redis sorted set scored by when
-their lease ends, so a worker killed mid-send frees its slot when the lease runs out; a slot
-is released as soon as its attempt is recorded.
+process. Slots are members of a Redis sorted set scored by when their lease ends, so a worker
+killed mid-send frees its slot when the lease runs out; a sending lane releases its slots as
+soon as it has sent its deliveries.
 
 Without Redis (single-process development) or while it is down, every attempt gets a slot:
 the limit protects fairness, never delivery."""

@@ -18,7 +18,7 @@ from ninja.security import HttpBearer
 from fibe_access.accounts.actor import client_ip
 from fibe_access.api.errors import InvalidToken, RateLimited
 
-from . import cache, ratelimit, tokens
+from . import cache, ratelimit, refusals, tokens
 from .models import ApiKey
 
 LAST_USED_EVERY = timedelta(seconds=60)
@@ -60,9 +60,12 @@ def key_authenticate(token: str, *, ip: str | None) -> tuple[ApiKey, ratelimit.U
         # A digest this process holds a key for is that key's token: no shape check needed.
         if entry is None and not tokens.is_well_formed(token):  # before any query
             raise InvalidToken(NOT_A_KEY)
-        key = _usable(cache.key_for_digest(digest))
+        key = _usable(cache.key_for_digest(digest), digest)
         entry = None
-    usage = ratelimit.hit(cache.cache_name(digest), key.effective_rate_limit, now=now)
+    if key.allowed_ips and not key.allow_list.allows(ip):  # before it counts: see refusals
+        raise refusals.ip_refused(key, ip)
+    # Named by the key's current token, so both tokens of an overlapping rotation share it.
+    usage = ratelimit.hit(cache.cache_name(key.digest), key.effective_rate_limit, now=now)
     if not usage.allowed:
         raise RateLimited(
             f"Rate limit of {usage.limit} requests a minute reached for this key.",
@@ -75,12 +78,15 @@ def key_authenticate(token: str, *, ip: str | None) -> tuple[ApiKey, ratelimit.U
     return key, usage
 
 
-def _usable(key: ApiKey | None) -> ApiKey:
+def _usable(key: ApiKey | None, digest: str) -> ApiKey:
     if key is None or not key.owner.is_active:
         raise InvalidToken()
-    status = key.current_status(timezone.now())
+    now = timezone.now()
+    status = key.current_status(now)
     if status != ApiKey.Status.ACTIVE:
         raise InvalidToken(f"This API key is {status}.")
+    if digest != key.digest and not key.previous_usable(now):
+        raise InvalidToken("This token was replaced when the key was rotated.")
     return key
 
 

@@ -31,11 +31,14 @@ class Entry:
 
     __slots__ = ("key", "read_at", "usable_until", "used_at")
 
-    def __init__(self, key: ApiKey) -> None:
+    def __init__(self, key: ApiKey, digest: str | None = None) -> None:
         self.key = key
         self.read_at = time.monotonic()
         usable = key.status == ApiKey.Status.ACTIVE and key.owner.is_active
         expires = key.expires_at.timestamp() if key.expires_at is not None else math.inf
+        if digest is not None and digest != key.digest:  # the old token of a rotation
+            ends = key.previous_expires_at if digest == key.previous_digest else None
+            expires = min(expires, ends.timestamp() if ends is not None else -math.inf)
         self.usable_until = expires if usable else -math.inf
         self.used_at = key.last_used_at.timestamp() if key.last_used_at else -math.inf
 
@@ -101,7 +104,7 @@ def key_for_digest(digest: str) -> ApiKey | None:
     ):
         if len(_local) >= LOCAL_MAX:
             _local.clear()
-        _local[digest] = Entry(key)
+        _local[digest] = Entry(key, digest)
     return key
 
 

@@ -1,4 +1,4 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import ApiKey
 
@@ -13,8 +13,9 @@ def key_get(*, owner, pk: int) -> ApiKey | None:
 
 
 def key_for_token_digest(digest: str) -> ApiKey | None:
-    """The one query authentication makes: the key and its owner, by digest."""
-    try:
-        return ApiKey.objects.select_related("owner").get(digest=digest)
-    except ApiKey.DoesNotExist:
-        return None
+    """The one query authentication makes: the key and its owner, by the digest of its token
+    or of the token an overlapping rotation replaced."""
+    found = ApiKey.objects.select_related("owner").filter(
+        Q(digest=digest) | Q(previous_digest=digest)
+    )[:1]
+    return next(iter(found), None)

@@ -134,7 +134,7 @@ def send(delivery: Delivery) -> tuple[dict, bytes, transport.Response]:
         headers = signing.signed_headers(
             event=event.type,
             delivery_id=str(delivery.uid),
-            secret=endpoint.secret,
+            secret=endpoint.signing_secrets(),
             body=body,
             timestamp=int(time.time()),
         )

@@ -86,7 +86,8 @@ import hmac
 
 
 def is_from_fibe(secret: str, raw_body: bytes, header: str) -> bool:
-    """header is the X-Playground-Signature value, e.g. "sha256=ab12…"."""
+    """header is the X-Playground-Signature value: "sha256=<hex>", or while a secret
+    rotation overlaps, one signature per secret in use: "sha256=<hex> sha256=<hex>"."""
     expected = "sha256=" + hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header or "")
+    return any(hmac.compare_digest(expected, sig) for sig in (header or "").split())
 '''

@@ -1,0 +1,25 @@
+"""Webhook signing secrets at rest: sealed with the project keyring (``fibe_access.keyring``),
+each field under its own context so a ciphertext cannot be moved from one to the other.
+``WebhookEndpoint.secret`` and ``signing_secrets`` are the only readers."""
+
+from __future__ import annotations
+
+from fibe_access import keyring
+
+CURRENT = "webhooks.WebhookEndpoint.secret"
+PREVIOUS = "webhooks.WebhookEndpoint.previous_secret"
+# (model, field, context) for ``manage.py reencrypt``.
+SEALED_FIELDS = (
+    ("webhooks.WebhookEndpoint", "secret_encrypted", CURRENT),
+    ("webhooks.WebhookEndpoint", "previous_secret_encrypted", PREVIOUS),
+)
+
+
+def seal(secret: str, context: str) -> str:
+    return keyring.encrypt(secret, context=context) if secret else ""
+
+
+def unseal(blob: str, context: str) -> str:
+    """The secret in plain text; "" for no secret. Raises keyring.UndecryptableError when no
+    configured key opens it."""
+    return keyring.decrypt(blob, context=context) if blob else ""

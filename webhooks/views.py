@@ -185,6 +185,9 @@ def endpoint_detail(request, endpoint_id: int):
             "query": query.urlencode(),
             "new_secret": new_secret,
             "secret_hint": presenters.secret_hint(endpoint.secret),
+            "old_secret_until": (
+                endpoint.previous_secret_expires_at if endpoint.previous_secret_usable() else None
+            ),
             "recover_form": RecoverForm(),
             "snippet": presenters.SIGNATURE_SNIPPET,
             "strip": presenters.strip(outcomes.get(endpoint.pk, [])),

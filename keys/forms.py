@@ -154,10 +154,14 @@ class KeyRotateForm(forms.Form):
         label="When should the old token stop working?",
         choices=OVERLAP_CHOICES,
         initial="now",
+        required=False,
         widget=forms.RadioSelect,
         help_text="Until then both tokens work, sharing the key's rate limit, so you can update "
         "whatever uses the key without downtime. You can stop the old one early.",
     )
+
+    def clean_overlap(self):
+        return self.cleaned_data.get("overlap") or "now"  # as before overlaps existed
 
 
 class KeyAllowedIpsForm(AllowedIpsMixin, RefuseNulMixin, forms.Form):

@@ -114,7 +114,7 @@ def key_token(request, key_id: int):
 @require_http_methods(["GET", "POST"])
 def key_rotate(request, key_id: int):
     key = _owned_key(request, key_id)
-    form = KeyRotateForm(request.POST or None)
+    form = KeyRotateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             key, token = services.key_rotate(

@@ -87,3 +87,12 @@ def test_the_cli_verifies_either_secret_of_an_overlap():
         pass
     else:
         raise AssertionError("a third secret verified")
+
+
+def test_the_readme_snippet_is_the_one_the_pages_show():
+    from pathlib import Path
+
+    from webhooks.presenters import SIGNATURE_SNIPPET
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"```python\n{SIGNATURE_SNIPPET}```" in readme

@@ -109,3 +109,45 @@ def test_max_lifetime_hides_no_expiry_on_the_new_key_page(stepped_up_client, use
     page = stepped_up_client.get("/profile/api-keys/new/").content.decode()
     assert 'value="none"' not in page and 'value="90"' not in page
     assert "within 30 days" in page
+
+
+def test_the_key_policy_page_sets_both_policies_behind_the_step_up(stepped_up_client, user):
+    page = stepped_up_client.get("/profile/api-key-policy/").content.decode()
+    assert (
+        '<label for="id_inactivity_days">' in page and '<label for="id_max_lifetime_days">' in page
+    )
+    response = stepped_up_client.post(
+        "/profile/api-key-policy/",
+        {
+            "inactivity_on": "on",
+            "inactivity_days": "45",
+            "lifetime_on": "on",
+            "max_lifetime_days": "60",
+        },
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert (user.key_inactivity_days, user.key_max_lifetime_days) == (45, 60)
+    assert SecurityEvent.objects.filter(user=user, kind="key_policy_changed").exists()
+    stepped_up_client.post("/profile/api-key-policy/", {"inactivity_days": "45"})
+    user.refresh_from_db()
+    assert (user.key_inactivity_days, user.key_max_lifetime_days) == (None, None)
+
+
+@pytest.mark.parametrize("days", ["29", "366", "-1", "x"])
+def test_inactivity_days_out_of_range_are_refused(stepped_up_client, user, days):
+    response = stepped_up_client.post(
+        "/profile/api-key-policy/", {"inactivity_on": "on", "inactivity_days": days}
+    )
+    assert response.status_code == 200 and b"field-error" in response.content
+    user.refresh_from_db()
+    assert user.key_inactivity_days is None
+
+
+def test_the_key_policy_page_needs_a_step_up(logged_in_client, user, totp_device):
+    response = logged_in_client.post(
+        "/profile/api-key-policy/", {"inactivity_on": "on", "inactivity_days": "30"}
+    )
+    assert response.status_code == 302 and "/profile/verify/" in response["Location"]
+    user.refresh_from_db()
+    assert user.key_inactivity_days is None

@@ -4,6 +4,7 @@ from fibe_access.accounts.forms import RefuseNulMixin
 
 from . import events
 
+GROUP_LABELS = {"api_key": "API keys"}
 STATUS_CHOICES = [
     ("", "Any status"),
     ("succeeded", "Succeeded"),
@@ -83,7 +84,7 @@ class EndpointForm(RefuseNulMixin, forms.Form):
         )
         return [
             (
-                resource,
+                GROUP_LABELS.get(resource, resource),
                 [
                     {"name": e.name, "help": e.description, "checked": e.name in chosen}
                     for e in group

@@ -8,6 +8,8 @@ from django.db import connection
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
+from fibe_access import keyring
+
 from .models import Delivery
 
 STRIP_LENGTH = 50
@@ -79,6 +81,14 @@ def strip(outcomes: list[dict]) -> dict:
 
 def secret_hint(secret: str) -> str:
     return f"••••{secret[-4:]}" if secret else ""
+
+
+def endpoint_secret_hint(endpoint) -> str:
+    """The hint of an endpoint's secret; a page still shows when no key opens it."""
+    try:
+        return secret_hint(endpoint.secret)
+    except keyring.UndecryptableError:
+        return "(sealed with a key this server no longer has: rotate it)"
 
 
 SIGNATURE_SNIPPET = '''import hashlib

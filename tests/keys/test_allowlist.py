@@ -118,3 +118,32 @@ def test_a_key_with_a_list_makes_no_query_on_the_cached_path_either(
         from keys.auth import key_authenticate
 
         key_authenticate(token, ip="127.0.0.1")
+
+
+def test_a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(user, api_client):
+    _, token = api_key_make(user, "playgrounds:read", allowed_ips=["10.0.0.0/8"])
+    response = api_client(token).get(
+        "/api/v1/me", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.1.2.3"
+    )
+    assert response.status_code == 403 and response.json()["code"] == "ip_not_allowed"
+
+
+def test_mcp_refuses_an_address_outside_the_list_the_same_way(user):
+    import json
+
+    from django.test import Client
+
+    _, token = api_key_make(user, "mcp:access", "playgrounds:read", allowed_ips=["10.0.0.0/8"])
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+    headers = {
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "HTTP_ACCEPT": "application/json, text/event-stream",
+    }
+    refused = Client().post(
+        "/mcp", body, content_type="application/json", REMOTE_ADDR="192.0.2.1", **headers
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "ip_not_allowed"
+    served = Client().post(
+        "/mcp", body, content_type="application/json", REMOTE_ADDR="10.9.9.9", **headers
+    )
+    assert served.status_code == 200

@@ -55,3 +55,11 @@ def test_another_accounts_endpoint_is_404(make_stepped_up_client, other_user, en
         response = client.post(f"/profile/webhooks/{endpoint.pk}/{path}", {"overlap": "now"})
         assert response.status_code == 404
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).signing_secrets() == [SECRET]
+
+
+def test_a_secret_no_key_opens_is_a_message_not_a_500(stepped_up_client, endpoint):
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret_encrypted="v2:00000000:AAAA")
+    for path in ("", "edit/"):
+        page = stepped_up_client.get(f"/profile/webhooks/{endpoint.pk}/{path}")
+        assert page.status_code == 200
+        assert b"sealed with a key this server no longer has" in page.content

@@ -45,6 +45,14 @@ class Sealed:
 SEALED: tuple[Sealed, ...] = (
     Sealed("keys.ApiKey", "encrypted_token", "{digest}"),
     Sealed("resources.Secret", "value", "resources.Secret.value:{owner_id}"),
+    # webhook signing secrets: sealed where set (webhooks/sealed_secrets.py), read through
+    # WebhookEndpoint.secret and signing_secrets
+    Sealed("webhooks.WebhookEndpoint", "secret_encrypted", "webhooks.WebhookEndpoint.secret"),
+    Sealed(
+        "webhooks.WebhookEndpoint",
+        "previous_secret_encrypted",
+        "webhooks.WebhookEndpoint.previous_secret",
+    ),
 )
 
 

@@ -257,6 +257,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.endpoints_disable_failing",
         "schedule": schedule(timedelta(minutes=5)),
     },
+    "keys-lifecycle": {
+        "task": "keys.tasks.keys_lifecycle",
+        "schedule": schedule(timedelta(minutes=5)),
+    },
 }
 
 # --- Fibe Access ----------------------------------------------------------------------------

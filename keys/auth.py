@@ -19,7 +19,7 @@ from ninja.security import HttpBearer
 from fibe_access.accounts.actor import client_ip
 from fibe_access.api.errors import InvalidToken, RateLimited
 
-from . import cache, ratelimit, tokens
+from . import cache, ratelimit, refusals, tokens
 from .models import ApiKey
 
 LAST_USED_EVERY = timedelta(seconds=60)
@@ -71,11 +71,14 @@ def key_authenticate(
         # A digest this process holds a key for is that key's token: no shape check needed.
         if entry is None and not tokens.is_well_formed(token):  # before any query
             raise InvalidToken(NOT_A_KEY)
-        key = _usable(cache.key_for_digest(digest))
+        key = _usable(cache.key_for_digest(digest), digest)
         entry = None
     if getattr(key, "bound_resource", None) not in (None, resource):
         raise InvalidToken("This token was issued for another resource.")
-    # Counted per key: every token standing for it (an OAuth grant's, one after another) shares it.
+    if key.allowed_ips and not key.allow_list.allows(ip):  # before it counts: see refusals
+        raise refusals.ip_refused(key, ip)
+    # Counted per key, named by its current token: both tokens of an overlapping rotation and
+    # every token of an OAuth grant share it.
     usage = ratelimit.hit(cache.cache_name(key.digest), key.effective_rate_limit, now=now)
     if not usage.allowed:
         raise RateLimited(
@@ -89,12 +92,17 @@ def key_authenticate(
     return key, usage
 
 
-def _usable(key: ApiKey | None) -> ApiKey:
+def _usable(key: ApiKey | None, digest: str) -> ApiKey:
     if key is None or not key.owner.is_active:
         raise InvalidToken()
-    status = key.current_status(timezone.now())
+    now = timezone.now()
+    status = key.current_status(now)
     if status != ApiKey.Status.ACTIVE:
         raise InvalidToken(f"This API key is {status}.")
+    # the old token of an overlapping rotation (a token standing for the key, such as an OAuth
+    # access token, carries its own expiry on the key it resolves to)
+    if digest != key.digest and digest == key.previous_digest and not key.previous_usable(now):
+        raise InvalidToken("This token was replaced when the key was rotated.")
     return key
 
 

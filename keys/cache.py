@@ -37,11 +37,14 @@ class Entry:
 
     __slots__ = ("key", "read_at", "usable_until", "used_at")
 
-    def __init__(self, key: ApiKey) -> None:
+    def __init__(self, key: ApiKey, digest: str | None = None) -> None:
         self.key = key
         self.read_at = time.monotonic()
         usable = key.status == ApiKey.Status.ACTIVE and key.owner.is_active
         expires = key.expires_at.timestamp() if key.expires_at is not None else math.inf
+        if digest is not None and digest != key.digest and digest == key.previous_digest:
+            ends = key.previous_expires_at  # the old token of an overlapping rotation
+            expires = min(expires, ends.timestamp() if ends is not None else -math.inf)
         self.usable_until = expires if usable else -math.inf
         self.used_at = key.last_used_at.timestamp() if key.last_used_at else -math.inf
 
@@ -125,7 +128,7 @@ def key_for_digest(digest: str) -> ApiKey | None:
         and listener.trusted(cache_name(digest))
         and listener.trusted(cache_name(key.digest))
     ):
-        entry = Entry(key)
+        entry = Entry(key, digest)
         with _lock:
             # an event received while we read (this thread's poll, or another's) may be about
             # it; one received from here on drops the copy after us (it waits for the lock)
@@ -134,11 +137,13 @@ def key_for_digest(digest: str) -> ApiKey | None:
     return key
 
 
-def key_changing(digest: str) -> None:
-    """Called by key services inside their transaction, before they change a key: the change
-    begins now and is done when the transaction commits."""
-    change_begin(digest)
-    transaction.on_commit(lambda: change_done(digest))
+def key_changing(*digests: str) -> None:
+    """Called by key services inside their transaction, before they change a key (by each of
+    its tokens: the current one, and the old one of an overlapping rotation; empty ones are
+    skipped): the change begins now and is done when the transaction commits."""
+    for digest in [d for d in digests if d]:
+        change_begin(digest)
+        transaction.on_commit(lambda digest=digest: change_done(digest))
 
 
 def change_begin(digest: str) -> None:

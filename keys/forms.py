@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from fibe_access.accounts.forms import RefuseNulMixin
 
-from . import scopes
+from . import allowlist, scopes
 
 EXPIRY_CHOICES = [
     ("7", "7 days"),
@@ -18,7 +18,15 @@ RESTRICT_PREFIX = "restrict_"
 MAX_RESOURCE_CHOICES = 500
 
 
-class KeyCreateForm(RefuseNulMixin, forms.Form):
+class AllowedIpsMixin:
+    def clean_allowed_ips(self):
+        try:
+            return allowlist.normalize(self.cleaned_data.get("allowed_ips") or "")
+        except allowlist.AllowListError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class KeyCreateForm(AllowedIpsMixin, RefuseNulMixin, forms.Form):
     label = forms.CharField(
         label="Label",
         max_length=100,
@@ -39,6 +47,16 @@ class KeyCreateForm(RefuseNulMixin, forms.Form):
     expires_on = forms.DateField(
         label="Expiry date", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    allowed_ips = forms.CharField(
+        label="Allowed IP addresses",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "203.0.113.0/24\n2001:db8::/32", "spellcheck": "false"}
+        ),
+        help_text="Optional. One IPv4 or IPv6 address or CIDR per line (up to 50): calls from "
+        "anywhere else are refused. Leave empty to allow any address.",
+    )
     is_agent = forms.BooleanField(
         label="For agents (unencrypted)",
         required=False,
@@ -46,8 +64,26 @@ class KeyCreateForm(RefuseNulMixin, forms.Form):
         "your account can read it too. Only tick this if an agent needs it.",
     )
 
-    def __init__(self, *args, resource_choices: dict[str, list[tuple[int, str]]], **kwargs):
+    def __init__(
+        self,
+        *args,
+        resource_choices: dict[str, list[tuple[int, str]]],
+        max_lifetime_days: int | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        self.max_lifetime_days = max_lifetime_days
+        if max_lifetime_days:
+            self.fields["expiry"].choices = [
+                (v, label)
+                for v, label in EXPIRY_CHOICES
+                if v == "date" or (v != "none" and int(v) <= max_lifetime_days)
+            ]
+            if self.fields["expiry"].initial not in dict(self.fields["expiry"].choices):
+                self.fields["expiry"].initial = "date"
+            self.fields[
+                "expiry"
+            ].help_text = f"Your account requires keys to expire within {max_lifetime_days} days."
         self.restrict_families = []
         for family, choices in resource_choices.items():
             name = RESTRICT_PREFIX + family
@@ -103,3 +139,37 @@ class KeyCreateForm(RefuseNulMixin, forms.Form):
             restrictions[family] = sorted(set(ids))
         data["restrictions"] = restrictions
         return data
+
+
+OVERLAP_CHOICES = [
+    ("now", "Now (the default): the old token fails as soon as you rotate"),
+    ("1h", "In 1 hour"),
+    ("24h", "In 24 hours"),
+    ("7d", "In 7 days"),
+]
+
+
+class KeyRotateForm(forms.Form):
+    overlap = forms.ChoiceField(
+        label="When should the old token stop working?",
+        choices=OVERLAP_CHOICES,
+        initial="now",
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Until then both tokens work, sharing the key's rate limit, so you can update "
+        "whatever uses the key without downtime. You can stop the old one early.",
+    )
+
+    def clean_overlap(self):
+        return self.cleaned_data.get("overlap") or "now"  # as before overlaps existed
+
+
+class KeyAllowedIpsForm(AllowedIpsMixin, RefuseNulMixin, forms.Form):
+    allowed_ips = forms.CharField(
+        label="Allowed IP addresses",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text="One IPv4 or IPv6 address or CIDR per line (up to 50), e.g. 10.0.0.0/8 or "
+        "2001:db8::/32. Calls from anywhere else get 403 ip_not_allowed. Empty: any address.",
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from fibe_access.accounts import ratelimit
@@ -66,8 +67,13 @@ def keys_revoke_reported(*, actor: Actor, reports: list[Report]) -> Outcome:
     if not candidates:
         return outcome
     with transaction.atomic():
-        found = ApiKey.objects.filter(digest__in=list(candidates))
-        outcome.known = set(found.values_list("digest", flat=True))
+        # a token replaced by an overlapping rotation still works, so it is found too
+        found = ApiKey.objects.filter(
+            Q(digest__in=list(candidates)) | Q(previous_digest__in=list(candidates))
+        )
+        outcome.known = {
+            digest for pair in found.values_list("digest", "previous_digest") for digest in pair
+        } & set(candidates)
         active = list(
             found.select_for_update(of=("self",))
             .select_related("owner")
@@ -76,14 +82,22 @@ def keys_revoke_reported(*, actor: Actor, reports: list[Report]) -> Outcome:
         )
         if not active:
             return outcome
-        for key in active:
-            cache.change_begin(key.digest)
+        digests = [d for k in active for d in (k.digest, k.previous_digest) if d]
+        for digest in digests:
+            cache.change_begin(digest)
         ApiKey.objects.filter(pk__in=[k.pk for k in active]).update(
-            status=ApiKey.Status.REVOKED, encrypted_token=""
+            status=ApiKey.Status.REVOKED,
+            encrypted_token="",
+            previous_digest="",
+            previous_last4="",
+            previous_expires_at=None,
         )
+        reported = {
+            k.pk: candidates.get(k.digest, candidates.get(k.previous_digest)).where for k in active
+        }
         for key in active:
             key.status, key.encrypted_token = ApiKey.Status.REVOKED, ""
-            where = candidates[key.digest].where
+            where = reported[key.pk]
             security_log(
                 actor=actor,
                 user=key.owner,
@@ -93,8 +107,6 @@ def keys_revoke_reported(*, actor: Actor, reports: list[Report]) -> Outcome:
                 reason=REASON,
                 reported_from=where,
             )
-        digests = [k.digest for k in active]
-        reported = {k.pk: candidates[k.digest].where for k in active}
         transaction.on_commit(lambda: _after_commit(digests, active, reported))
     outcome.revoked = active
     return outcome

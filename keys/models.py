@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .allowlist import AllowList
+
 
 class ApiKey(models.Model):
     """A scoped token. Only its SHA-256 digest and last four characters are kept; an agent key
@@ -30,11 +32,32 @@ class ApiKey(models.Model):
     rotated_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # A rotation with an overlap keeps the old token working until ``previous_expires_at``.
+    previous_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
+    previous_last4 = models.CharField(max_length=4, blank=True, default="", editable=False)
+    previous_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # CIDRs (v4 and v6) the key may be used from; empty: anywhere.
+    allowed_ips = models.JSONField(default=list, blank=True)
+    # Expiry warnings already sent, for which expiry: 1 = 7 days before, 2 = 1 day, 3 = expired.
+    expiry_warned_for = models.DateTimeField(null=True, blank=True, editable=False)
+    expiry_warned_level = models.PositiveSmallIntegerField(default=0, editable=False)
+    # When the owner was last warned that the key would expire for being unused.
+    inactivity_warned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "API key"
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "-created_at"], name="apikey_owner_created")]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="apikey_owner_created"),
+            models.Index(fields=["expires_at"], name="apikey_expires_at"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["previous_digest"],
+                condition=~models.Q(previous_digest=""),
+                name="apikey_previous_digest_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} (…{self.last4})"
@@ -52,6 +75,24 @@ class ApiKey(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.current_status() == self.Status.ACTIVE
+
+    def previous_usable(self, now=None) -> bool:
+        """Whether the token replaced by an overlapping rotation still works."""
+        return (
+            bool(self.previous_digest)
+            and self.previous_expires_at is not None
+            and self.previous_expires_at > (now or timezone.now())
+        )
+
+    @property
+    def allow_list(self) -> AllowList | None:
+        """The allow-list worked out once per read of the key (kept with the cached key)."""
+        if not self.allowed_ips:
+            return None
+        cached = self.__dict__.get("_allow_list")
+        if cached is None or cached.source != self.allowed_ips:
+            cached = self.__dict__["_allow_list"] = AllowList(self.allowed_ips)
+        return cached
 
     @property
     def effective_rate_limit(self) -> int:

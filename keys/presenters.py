@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
 
 from fibe_access.resources.registry import restrictable
 
@@ -19,6 +22,7 @@ class KeyCard:
     status: str
     scope_groups: list[tuple[str, list[str]]] = field(default_factory=list)
     restrictions: list[tuple[str, list[str]]] = field(default_factory=list)
+    old_token_until: datetime | None = None  # an overlapping rotation's old token stops then
 
 
 def _group_scopes(names: list[str]) -> list[tuple[str, list[str]]]:
@@ -59,6 +63,7 @@ def _resource_names(keys: list[ApiKey]) -> dict[str, dict[int, str]]:
 
 def key_cards(keys: list[ApiKey]) -> list[KeyCard]:
     names = _resource_names(keys)
+    now = timezone.now()
     cards = []
     for key in keys:
         restrictions = [
@@ -71,9 +76,10 @@ def key_cards(keys: list[ApiKey]) -> list[KeyCard]:
         cards.append(
             KeyCard(
                 key=key,
-                status=key.current_status(),
+                status=key.current_status(now),
                 scope_groups=_group_scopes(key.scopes),
                 restrictions=restrictions,
+                old_token_until=key.previous_expires_at if key.previous_usable(now) else None,
             )
         )
     return cards

@@ -1,6 +1,6 @@
 from collections.abc import Callable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import ApiKey
 
@@ -23,11 +23,15 @@ def key_get(*, owner, pk: int) -> ApiKey | None:
 
 
 def key_for_token_digest(digest: str) -> ApiKey | None:
-    """The one query authentication makes: the key and its owner, by digest."""
-    try:
-        return ApiKey.objects.select_related("owner").get(digest=digest)
-    except ApiKey.DoesNotExist:
-        pass
+    """The one query authentication makes for a key: the key and its owner, by the digest of
+    its token or of the token an overlapping rotation replaced; then the registered resolvers
+    (an OAuth access token stands for its grant's key)."""
+    found = ApiKey.objects.select_related("owner").filter(
+        Q(digest=digest) | Q(previous_digest=digest)
+    )[:1]
+    key = next(iter(found), None)
+    if key is not None:
+        return key
     for resolve in token_resolvers:
         key = resolve(digest)
         if key is not None:

@@ -4,7 +4,7 @@ Tokens are returned to the caller once and never stored or logged in plain text.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,12 +17,19 @@ from fibe_access.accounts.services import security_log
 from fibe_access.accounts.verification import require_verified
 from fibe_access.resources.registry import restrictable
 
-from . import cache, scopes, tokens
+from . import allowlist, cache, scopes, tokens
 from .models import ApiKey
 
 Kind = SecurityEvent.Kind
 MAX_RESTRICTED_IDS = 100
 MAX_ID = 2**63 - 1
+# How long the old token of a rotation may keep working (the rotate page's choices).
+OVERLAPS = {
+    "now": None,
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
 
 
 def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[str, list[int]]:
@@ -82,6 +89,31 @@ def clean_restrictions(*, owner, scope_names: list[str], restrictions) -> dict[s
     return out
 
 
+def clean_allowed_ips(allowed_ips) -> list[str]:
+    try:
+        return allowlist.normalize(allowed_ips)
+    except allowlist.AllowListError as exc:
+        raise ValidationError({"allowed_ips": str(exc)}) from None
+
+
+def clean_expiry(*, owner, expires_at: datetime | None) -> datetime | None:
+    """The expiry of a new key under its owner's maximum-lifetime policy (if any)."""
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise ValidationError({"expires_at": "Choose an expiry date in the future."})
+    days = owner.key_max_lifetime_days
+    if days:
+        if expires_at is None:
+            raise ValidationError(
+                {"expires_at": f"Your account requires keys to expire within {days} days."}
+            )
+        if expires_at > now + timedelta(days=days, minutes=5):
+            raise ValidationError(
+                {"expires_at": f"Your account caps a key's lifetime at {days} days."}
+            )
+    return expires_at
+
+
 def _set_token(key: ApiKey) -> str:
     token = tokens.generate()
     key.digest = tokens.digest(token)
@@ -101,6 +133,7 @@ def key_create(
     restrictions: dict | None = None,
     is_agent: bool = False,
     rate_limit_per_minute: int | None = None,
+    allowed_ips: list[str] | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it with its token, which is never available again."""
     actor.require_step_up()
@@ -111,8 +144,7 @@ def key_create(
         raise ValidationError({"scopes": str(exc)}) from exc
     if "\x00" in (label or ""):
         raise ValidationError({"label": "Null characters are not allowed."})
-    if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": "Choose an expiry date in the future."})
+    expires_at = clean_expiry(owner=owner, expires_at=expires_at)
     key = ApiKey(
         owner=owner,
         label=(label or "").strip(),
@@ -121,6 +153,7 @@ def key_create(
         restrictions=clean_restrictions(owner=owner, scope_names=names, restrictions=restrictions),
         is_agent=bool(is_agent),
         rate_limit_per_minute=rate_limit_per_minute,
+        allowed_ips=clean_allowed_ips(allowed_ips),
     )
     token = _set_token(key)
     key.full_clean()
@@ -136,30 +169,124 @@ def _locked(key: ApiKey) -> ApiKey:
 
 
 @transaction.atomic
-def key_rotate(*, actor: Actor, key: ApiKey) -> tuple[ApiKey, str]:
-    """Issue a new secret; the old one stops working as this commits."""
+def key_rotate(*, actor: Actor, key: ApiKey, overlap: str = "now") -> tuple[ApiKey, str]:
+    """Issue a new secret. The old one stops working as this commits (``overlap="now"``) or
+    keeps working for the overlap chosen (``OVERLAPS``); a token an earlier overlap kept
+    stops at once either way."""
     actor.require_step_up()
+    if overlap not in OVERLAPS:
+        raise ValidationError({"overlap": f"Choose one of: {', '.join(OVERLAPS)}."})
     key = _locked(key)
     if key.current_status() == ApiKey.Status.REVOKED:
         raise ValidationError({"status": "A revoked key cannot be rotated."})
-    cache.key_changing(key.digest)
+    cache.key_changing(key.digest, key.previous_digest)
+    now = timezone.now()
+    ended_previous = key.previous_usable(now)
+    old_digest, old_last4 = key.digest, key.last4
     token = _set_token(key)
-    key.rotated_at = timezone.now()
-    key.save(update_fields=["digest", "last4", "encrypted_token", "rotated_at"])
-    security_log(actor=actor, user=key.owner, kind=Kind.KEY_ROTATED, label=key.label, key_id=key.pk)
+    key.rotated_at = now
+    window = OVERLAPS[overlap]
+    key.previous_digest = old_digest if window else ""
+    key.previous_last4 = old_last4 if window else ""
+    key.previous_expires_at = now + window if window else None
+    key.expiry_warned_level, key.expiry_warned_for = 0, None  # warn again for the new token
+    key.save(
+        update_fields=[
+            "digest",
+            "last4",
+            "encrypted_token",
+            "rotated_at",
+            "previous_digest",
+            "previous_last4",
+            "previous_expires_at",
+            "expiry_warned_level",
+            "expiry_warned_for",
+        ]
+    )
+    detail = {"label": key.label, "key_id": key.pk, "overlap": overlap}
+    if window:
+        detail["old_token_stops_at"] = key.previous_expires_at.isoformat()
+    if ended_previous:
+        detail["earlier_old_token_stopped"] = True
+    security_log(actor=actor, user=key.owner, kind=Kind.KEY_ROTATED, **detail)
     return key, token
 
 
 @transaction.atomic
-def key_expire_now(*, actor: Actor, key: ApiKey) -> ApiKey:
+def key_end_overlap(*, actor: Actor, key: ApiKey, reason: str = "stopped") -> ApiKey:
+    """Stop the old token of an overlapping rotation now ("Stop it now"; ``reason="lapsed"``
+    when beat clears one whose window has passed)."""
+    actor.require_step_up()
+    key = _locked(key)
+    if not key.previous_digest:
+        return key
+    cache.key_changing(key.previous_digest)
+    last4 = key.previous_last4
+    key.previous_digest, key.previous_last4, key.previous_expires_at = "", "", None
+    key.save(update_fields=["previous_digest", "previous_last4", "previous_expires_at"])
+    security_log(
+        actor=actor,
+        user=key.owner,
+        kind=Kind.KEY_OLD_TOKEN_ENDED,
+        label=key.label,
+        key_id=key.pk,
+        old_last4=last4,
+        reason=reason,
+    )
+    return key
+
+
+@transaction.atomic
+def key_set_allowed_ips(*, actor: Actor, key: ApiKey, allowed_ips) -> ApiKey:
+    """Replace the key's IP allow-list (empty: any address); applies from the commit on."""
+    actor.require_step_up()
+    cleaned = clean_allowed_ips(allowed_ips)
+    key = _locked(key)
+    if cleaned == (key.allowed_ips or []):
+        return key
+    cache.key_changing(key.digest, key.previous_digest)
+    before = key.allowed_ips or []
+    key.allowed_ips = cleaned
+    key.save(update_fields=["allowed_ips"])
+    security_log(
+        actor=actor,
+        user=key.owner,
+        kind=Kind.KEY_ALLOWED_IPS_CHANGED,
+        label=key.label,
+        key_id=key.pk,
+        allowed_ips=cleaned,
+        previous=before,
+    )
+    return key
+
+
+@transaction.atomic
+def key_expire_now(*, actor: Actor, key: ApiKey, reason: str = "") -> ApiKey:
+    """Expire the key and the old token of a rotation, from the commit on."""
     actor.require_step_up()
     key = _locked(key)
     if key.status == ApiKey.Status.ACTIVE:
+        cache.key_changing(key.digest, key.previous_digest)
         key.status = ApiKey.Status.EXPIRED
         key.expires_at = min(key.expires_at or timezone.now(), timezone.now())
-        key.save(update_fields=["status", "expires_at"])
-        cache.key_changing(key.digest)
-    security_log(actor=actor, user=key.owner, kind=Kind.KEY_EXPIRED, label=key.label, key_id=key.pk)
+        key.previous_digest, key.previous_last4, key.previous_expires_at = "", "", None
+        key.save(
+            update_fields=[
+                "status",
+                "expires_at",
+                "previous_digest",
+                "previous_last4",
+                "previous_expires_at",
+            ]
+        )
+    security_log(
+        actor=actor,
+        user=key.owner,
+        kind=Kind.KEY_EXPIRED,
+        label=key.label,
+        key_id=key.pk,
+        **({"reason": reason} if reason else {}),
+    )
     return key
 
 
@@ -169,7 +296,7 @@ def key_delete(*, actor: Actor, key: ApiKey) -> None:
     key = _locked(key)
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_DELETED, label=key.label, key_id=key.pk)
     key.delete()
-    cache.key_changing(key.digest)
+    cache.key_changing(key.digest, key.previous_digest)
 
 
 @transaction.atomic
@@ -201,10 +328,14 @@ def key_revoke_all_for_owner(*, owner, actor: Actor) -> int:
         ApiKey.objects.select_for_update().filter(owner=owner).exclude(status=ApiKey.Status.REVOKED)
     )
     ApiKey.objects.filter(pk__in=[k.pk for k in keys]).update(
-        status=ApiKey.Status.REVOKED, encrypted_token=""
+        status=ApiKey.Status.REVOKED,
+        encrypted_token="",
+        previous_digest="",
+        previous_last4="",
+        previous_expires_at=None,
     )
     for key in keys:
-        cache.key_changing(key.digest)
+        cache.key_changing(key.digest, key.previous_digest)
         security_log(actor=actor, user=owner, kind=Kind.KEY_REVOKED, label=key.label, key_id=key.pk)
     return len(keys)
 
@@ -215,9 +346,18 @@ def key_revoke(*, actor: Actor, key: ApiKey) -> ApiKey:
     actor.require_step_up()
     key = _locked(key)
     if key.status != ApiKey.Status.REVOKED:
+        cache.key_changing(key.digest, key.previous_digest)
         key.status = ApiKey.Status.REVOKED
         key.encrypted_token = ""
-        key.save(update_fields=["status", "encrypted_token"])
-        cache.key_changing(key.digest)
+        key.previous_digest, key.previous_last4, key.previous_expires_at = "", "", None
+        key.save(
+            update_fields=[
+                "status",
+                "encrypted_token",
+                "previous_digest",
+                "previous_last4",
+                "previous_expires_at",
+            ]
+        )
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_REVOKED, label=key.label, key_id=key.pk)
     return key

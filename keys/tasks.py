@@ -8,3 +8,11 @@ def activity_trim() -> int:
     from .activity import activity_trim as trim
 
     return trim()
+
+
+@shared_task
+def keys_lifecycle() -> dict:
+    """Beat: expiry warnings, api_key.* events, the inactivity policy, lapsed overlaps."""
+    from .expiry import keys_lifecycle as run
+
+    return run()

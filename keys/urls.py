@@ -11,6 +11,8 @@ urlpatterns = [
     path("<int:key_id>/token/", views.key_token, name="token"),
     path("<int:key_id>/rotate/", views.key_rotate, name="rotate"),
     path("<int:key_id>/expire/", views.key_expire, name="expire"),
+    path("<int:key_id>/stop-old-token/", views.key_end_overlap, name="end_overlap"),
+    path("<int:key_id>/allowed-ips/", views.key_allowed_ips, name="allowed_ips"),
     path("<int:key_id>/delete/", views.key_delete, name="delete"),
     path("<int:key_id>/reveal/", views.key_reveal, name="reveal"),
 ]

@@ -20,7 +20,7 @@ from fibe_access.accounts.stepup import step_up_required
 
 from . import activity_selectors, presenters, selectors, services
 from .activity_presenters import ActivityFilterForm, usage_picture
-from .forms import KeyCreateForm
+from .forms import KeyAllowedIpsForm, KeyCreateForm, KeyRotateForm
 from .models import ApiKey
 
 ACTIVITY_PAGE = 25
@@ -81,7 +81,11 @@ def key_detail(request, key_id: int):
 @require_http_methods(["GET", "POST"])
 def key_create(request):
     choices = presenters.resource_choices(owner=request.user)
-    form = KeyCreateForm(request.POST or None, resource_choices=choices)
+    form = KeyCreateForm(
+        request.POST or None,
+        resource_choices=choices,
+        max_lifetime_days=request.user.key_max_lifetime_days,
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -93,6 +97,7 @@ def key_create(request):
                 expires_at=data["expires_at"],
                 restrictions=data["restrictions"],
                 is_agent=data["is_agent"],
+                allowed_ips=data["allowed_ips"],
             )
         except ValidationError as exc:
             _add_service_errors(form, exc)
@@ -116,6 +121,7 @@ def _add_service_errors(form, exc: ValidationError) -> None:
         "restrictions": None,
         "label": "label",
         "scopes": "scopes",
+        "allowed_ips": "allowed_ips",
     }
     for field, errors in exc.message_dict.items():
         target = field_map.get(field)
@@ -143,22 +149,62 @@ def key_token(request, key_id: int):
 @require_http_methods(["GET", "POST"])
 def key_rotate(request, key_id: int):
     key = _owned_key(request, key_id)
-    if request.method == "POST":
+    form = KeyRotateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
         try:
-            key, token = services.key_rotate(actor=Actor.from_request(request), key=key)
+            key, token = services.key_rotate(
+                actor=Actor.from_request(request), key=key, overlap=form.cleaned_data["overlap"]
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("keys:list")
         return _show_token_once(request, key, token)
+    return render(request, "keys/rotate.html", {"key": key, "form": form})
+
+
+@login_required
+@step_up_required
+@require_http_methods(["GET", "POST"])
+def key_end_overlap(request, key_id: int):
+    """ "Stop it now": the old token of an overlapping rotation stops at once."""
+    key = _owned_key(request, key_id)
+    if request.method == "POST":
+        services.key_end_overlap(actor=Actor.from_request(request), key=key)
+        messages.success(request, f"The old token of “{key.label}” has stopped working.")
+        return redirect("keys:list")
+    if not key.previous_digest:
+        return redirect("keys:list")
     return confirm_page(
         request,
         cancel_url=reverse("keys:list"),
-        title=f"Rotate “{key.label}”",
-        body="A new secret is issued and the current one stops working at once. "
-        "Update whatever uses this key right after.",
-        button="Rotate key",
-        danger=False,
+        title=f"Stop the old token of “{key.label}” now",
+        body=f"The token ending in …{key.previous_last4} stops working at once; the current "
+        f"token (…{key.last4}) keeps working.",
+        button="Stop it now",
+        danger=True,
     )
+
+
+@login_required
+@step_up_required
+@require_http_methods(["GET", "POST"])
+def key_allowed_ips(request, key_id: int):
+    key = _owned_key(request, key_id)
+    initial = {"allowed_ips": "\n".join(key.allowed_ips or [])}
+    form = KeyAllowedIpsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.key_set_allowed_ips(
+                actor=Actor.from_request(request),
+                key=key,
+                allowed_ips=form.cleaned_data["allowed_ips"],
+            )
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Allowed addresses of “{key.label}” saved.")
+            return redirect("keys:list")
+    return render(request, "keys/allowed_ips.html", {"key": key, "form": form})
 
 
 @login_required
@@ -174,8 +220,8 @@ def key_expire(request, key_id: int):
         request,
         cancel_url=reverse("keys:list"),
         title=f"Expire “{key.label}” now",
-        body="Every call made with this key will fail from now on. The key stays "
-        "listed so you can see its history.",
+        body="Every call made with this key (and with the old token of a rotation) will fail "
+        "from now on. The key stays listed so you can see its history.",
         button="Expire now",
         danger=True,
     )

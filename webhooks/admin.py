@@ -60,7 +60,7 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
 
     @admin.display(description="signed", boolean=True)
     def has_secret(self, endpoint):
-        return bool(endpoint.secret)
+        return endpoint.has_secret
 
 
 class AttemptInline(admin.TabularInline):

@@ -42,7 +42,7 @@ class EndpointOut(Schema):
 
     @staticmethod
     def resolve_has_secret(obj) -> bool:
-        return bool(obj.secret)
+        return obj.has_secret
 
 
 class EndpointIn(Schema):

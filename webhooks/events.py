@@ -27,6 +27,18 @@ def _playground(status: str) -> dict:
     }
 
 
+def _api_key(status: str, **extra) -> dict:
+    return {
+        "id": 17,
+        "name": "CI/CD Pipeline",
+        "label": "CI/CD Pipeline",
+        "status": status,
+        "last4": "x9Qz",
+        "expires_at": "2024-01-15T18:30:00Z",
+        **extra,
+    }
+
+
 EVENTS: tuple[EventType, ...] = (
     EventType(
         "playground.created",
@@ -81,6 +93,18 @@ EVENTS: tuple[EventType, ...] = (
         "playspec",
         "A Playspec is deleted",
         {"id": 67, "name": "My Playspec", "status": "deleted"},
+    ),
+    EventType(
+        "api_key.expiring",
+        "api_key",
+        "An API key expires in 7 days, then in 1 day (never carries the token)",
+        _api_key("active", expires_in_days=7),
+    ),
+    EventType(
+        "api_key.expired",
+        "api_key",
+        "An API key has expired (never carries the token)",
+        _api_key("expired"),
     ),
 )
 

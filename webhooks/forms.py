@@ -4,6 +4,7 @@ from fibe_access.accounts.forms import RefuseNulMixin
 
 from . import events
 
+GROUP_LABELS = {"api_key": "API keys"}
 STATUS_CHOICES = [
     ("", "Any status"),
     ("succeeded", "Succeeded"),
@@ -83,7 +84,7 @@ class EndpointForm(RefuseNulMixin, forms.Form):
         )
         return [
             (
-                resource,
+                GROUP_LABELS.get(resource, resource),
                 [
                     {"name": e.name, "help": e.description, "checked": e.name in chosen}
                     for e in group
@@ -112,3 +113,36 @@ class RecoverForm(RefuseNulMixin, forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         help_text="Every failed delivery created since then is sent again (times in UTC).",
     )
+
+
+SECRET_OVERLAP_CHOICES = [
+    ("24h", "In 24 hours (recommended)"),
+    ("1h", "In 1 hour"),
+    ("7d", "In 7 days"),
+    ("now", "Now: receivers still holding the old secret fail at once"),
+]
+
+
+class SecretRotateForm(RefuseNulMixin, forms.Form):
+    overlap = forms.ChoiceField(
+        label="When should the old secret stop signing?",
+        choices=SECRET_OVERLAP_CHOICES,
+        initial="24h",
+        widget=forms.RadioSelect,
+        help_text="Until then every delivery carries two signatures, one per secret, so a "
+        "receiver holding either verifies it. You can end it early.",
+    )
+    new_secret = forms.CharField(
+        label="New secret",
+        required=False,
+        max_length=255,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Leave blank and Fibe generates a strong one (shown once).",
+    )
+
+    def clean_new_secret(self):
+        value = self.cleaned_data.get("new_secret") or ""
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise forms.ValidationError("Control characters are not allowed.")
+        return value

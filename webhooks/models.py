@@ -5,6 +5,9 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from . import sealed_secrets
 
 
 class WebhookEndpoint(models.Model):
@@ -13,8 +16,13 @@ class WebhookEndpoint(models.Model):
     )
     url = models.URLField(max_length=2000)
     events = models.JSONField(default=list)
-    # Kept readable: it keys the HMAC. Never logged, never returned by the API.
-    secret = models.CharField(max_length=255, blank=True)
+    # The signing secret, encrypted with the keyring (it keys the HMAC, so it must be read
+    # back); read and written only through ``secret`` / ``signing_secrets``. Never logged,
+    # never returned by the API. A rotation keeps the previous one until
+    # ``previous_secret_expires_at``: deliveries are signed with both meanwhile.
+    secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    previous_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     description = models.CharField(max_length=255, blank=True)
     is_active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=255, blank=True)
@@ -32,6 +40,37 @@ class WebhookEndpoint(models.Model):
 
     def subscribes_to(self, event: str) -> bool:
         return event in (self.events or [])
+
+    @property
+    def secret(self) -> str:
+        """The current signing secret in plain text ("" when none)."""
+        return sealed_secrets.unseal(self.secret_encrypted, sealed_secrets.CURRENT)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = sealed_secrets.seal(value, sealed_secrets.CURRENT)
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_encrypted)
+
+    def previous_secret_usable(self, now=None) -> bool:
+        return bool(self.previous_secret_encrypted) and (
+            self.previous_secret_expires_at is not None
+            and self.previous_secret_expires_at > (now or timezone.now())
+        )
+
+    def signing_secrets(self, now=None) -> list[str]:
+        """What a delivery is signed with: the current secret, then the previous one while a
+        rotation's overlap lasts. Empty: the endpoint has no secret."""
+        if not self.secret_encrypted:
+            return []
+        found = [self.secret]
+        if self.previous_secret_usable(now):
+            found.append(
+                sealed_secrets.unseal(self.previous_secret_encrypted, sealed_secrets.PREVIOUS)
+            )
+        return found
 
 
 class Event(models.Model):

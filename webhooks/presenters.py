@@ -8,6 +8,8 @@ from django.db import connection
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
+from fibe_access import keyring
+
 from .models import Delivery
 
 STRIP_LENGTH = 50
@@ -81,12 +83,21 @@ def secret_hint(secret: str) -> str:
     return f"••••{secret[-4:]}" if secret else ""
 
 
+def endpoint_secret_hint(endpoint) -> str:
+    """The hint of an endpoint's secret; a page still shows when no key opens it."""
+    try:
+        return secret_hint(endpoint.secret)
+    except keyring.UndecryptableError:
+        return "(sealed with a key this server no longer has: rotate it)"
+
+
 SIGNATURE_SNIPPET = '''import hashlib
 import hmac
 
 
 def is_from_fibe(secret: str, raw_body: bytes, header: str) -> bool:
-    """header is the X-Playground-Signature value, e.g. "sha256=ab12…"."""
+    """header is the X-Playground-Signature value: "sha256=<hex>", or while a secret
+    rotation overlaps, one signature per secret in use: "sha256=<hex> sha256=<hex>"."""
     expected = "sha256=" + hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header or "")
+    return any(hmac.compare_digest(expected, sig) for sig in (header or "").split())
 '''

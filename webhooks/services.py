@@ -4,8 +4,9 @@ for failing), runs in one transaction with its security-log row, and enqueues on
 
 from __future__ import annotations
 
+import secrets
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +20,7 @@ from fibe_access.accounts.notices import notice_send
 from fibe_access.accounts.services import security_log
 from fibe_access.accounts.verification import require_verified
 
+from . import sealed_secrets
 from .engine.queue import enqueue_on_commit
 from .engine.targets import validate_target_url
 from .events import BY_NAME, EVENT_NAMES, TEST_EVENT
@@ -28,6 +30,14 @@ from .subjects import visible
 
 Kind = SecurityEvent.Kind
 SECRET_MAX = 255
+# How long the previous secret keeps signing after a rotation (the rotate page's choices).
+SECRET_OVERLAPS = {
+    "now": None,
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+DEFAULT_SECRET_OVERLAP = "24h"  # noqa: S105 - a duration, not a secret
 _UNSET = object()
 
 
@@ -120,6 +130,7 @@ def endpoint_update(
         endpoint.events = _clean_events(events)
     if secret is not _UNSET:
         endpoint.secret = _clean_secret(secret)
+        endpoint.previous_secret_encrypted, endpoint.previous_secret_expires_at = "", None
     if description is not _UNSET:
         endpoint.description = (description or "").strip()
     _save(endpoint)
@@ -130,6 +141,70 @@ def endpoint_update(
     if old_secret != endpoint.secret:
         security_log(
             actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_SECRET_CHANGED, url=endpoint.url
+        )
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_rotate_secret(
+    *,
+    actor: Actor,
+    endpoint: WebhookEndpoint,
+    overlap: str = DEFAULT_SECRET_OVERLAP,
+    new_secret: str = "",
+) -> tuple[WebhookEndpoint, str]:
+    """Replace the signing secret with ``new_secret`` (generated when empty), the old one
+    still signing every delivery for ``overlap``; returns the endpoint and its new secret."""
+    actor.require_step_up()
+    _check_owner(actor, endpoint)
+    if overlap not in SECRET_OVERLAPS:
+        raise ValidationError({"overlap": f"Choose one of: {', '.join(SECRET_OVERLAPS)}."})
+    new_secret = _clean_secret(new_secret) or "whsec_" + secrets.token_urlsafe(32)
+    if "\x00" in new_secret or any(ord(c) < 32 or ord(c) == 127 for c in new_secret):
+        raise ValidationError({"secret": "Control characters are not allowed."})
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    if new_secret == endpoint.secret:
+        raise ValidationError({"secret": "The new secret must differ from the current one."})
+    window = SECRET_OVERLAPS[overlap]
+    old = endpoint.secret
+    if window and old:
+        endpoint.previous_secret_encrypted = sealed_secrets.seal(old, sealed_secrets.PREVIOUS)
+        endpoint.previous_secret_expires_at = timezone.now() + window
+    else:
+        endpoint.previous_secret_encrypted, endpoint.previous_secret_expires_at = "", None
+    endpoint.secret = new_secret
+    endpoint.save(
+        update_fields=[
+            "secret_encrypted",
+            "previous_secret_encrypted",
+            "previous_secret_expires_at",
+            "updated_at",
+        ]
+    )
+    detail = {"url": endpoint.url, "rotation": True, "overlap": overlap if old else "now"}
+    if endpoint.previous_secret_expires_at:
+        detail["old_secret_stops_at"] = endpoint.previous_secret_expires_at.isoformat()
+    security_log(actor=actor, user=endpoint.owner, kind=Kind.WEBHOOK_SECRET_CHANGED, **detail)
+    return endpoint, new_secret
+
+
+@transaction.atomic
+def endpoint_end_secret_overlap(*, actor: Actor, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Stop signing with the previous secret now ("End now")."""
+    actor.require_step_up()
+    _check_owner(actor, endpoint)
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    if endpoint.previous_secret_encrypted:
+        endpoint.previous_secret_encrypted, endpoint.previous_secret_expires_at = "", None
+        endpoint.save(
+            update_fields=["previous_secret_encrypted", "previous_secret_expires_at", "updated_at"]
+        )
+        security_log(
+            actor=actor,
+            user=endpoint.owner,
+            kind=Kind.WEBHOOK_SECRET_CHANGED,
+            url=endpoint.url,
+            old_secret_stopped=True,
         )
     return endpoint
 

@@ -1,11 +1,18 @@
 """Request signatures: GitHub's ``X-Playground-Signature: sha256=<hex>`` and the Standard
-Webhooks trio, both keyed with the endpoint secret's UTF-8 bytes."""
+Webhooks trio, both keyed with the endpoint secret's UTF-8 bytes.
+
+While a secret rotation's overlap lasts a request is signed with every secret in use, newest
+first, each header listing one signature per secret separated by a space:
+``webhook-signature: v1,<new> v1,<old>`` (as Standard Webhooks defines) and
+``X-Playground-Signature: sha256=<new> sha256=<old>``. A receiver holding either secret accepts
+the request when its own signature is one of those listed."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 
 def github_signature(secret: str, body: bytes) -> str:
@@ -19,8 +26,12 @@ def standard_signature(secret: str, msg_id: str, timestamp: int, body: bytes) ->
 
 
 def signed_headers(
-    *, event: str, delivery_id: str, secret: str, body: bytes, timestamp: int
+    *, event: str, delivery_id: str, secret: str | Sequence[str], body: bytes, timestamp: int
 ) -> dict[str, str]:
+    """The headers of one attempt. ``secret``: the endpoint's secret, or the secrets it signs
+    with (``WebhookEndpoint.signing_secrets()``: current first); none, no signature."""
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    secrets = [s for s in secrets if s]
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Fibe-Webhooks/1",
@@ -29,7 +40,9 @@ def signed_headers(
         "webhook-id": delivery_id,
         "webhook-timestamp": str(timestamp),
     }
-    if secret:
-        headers["X-Playground-Signature"] = github_signature(secret, body)
-        headers["webhook-signature"] = standard_signature(secret, delivery_id, timestamp, body)
+    if secrets:
+        headers["X-Playground-Signature"] = " ".join(github_signature(s, body) for s in secrets)
+        headers["webhook-signature"] = " ".join(
+            standard_signature(s, delivery_id, timestamp, body) for s in secrets
+        )
     return headers

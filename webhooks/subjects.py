@@ -17,6 +17,8 @@ def named(event: str, data: dict) -> dict[str, int | None]:
     """``{family: id}`` of the records ``data`` names: the event's subject, and the records its
     family refers to (None when it refers to none)."""
     family = BY_NAME[event].family
+    if family not in FAMILIES:  # about the account itself (api_key.*): no resource record
+        return {}
     refers = FAMILIES[family].refers
     return {family: data["id"], **{other: data.get(attr) for attr, other in refers.items()}}
 
@@ -25,7 +27,10 @@ def named(event: str, data: dict) -> dict[str, int | None]:
 def carrying(family: str) -> tuple[str, ...]:
     """The events whose data can name a record of ``family``."""
     return tuple(
-        e.name for e in EVENTS if e.family == family or family in FAMILIES[e.family].refers.values()
+        e.name
+        for e in EVENTS
+        if e.family in FAMILIES
+        and (e.family == family or family in FAMILIES[e.family].refers.values())
     )
 
 

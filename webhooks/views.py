@@ -147,7 +147,7 @@ def endpoint_edit(request, endpoint_id: int):
             "form": form,
             "editing": True,
             "endpoint": endpoint,
-            "secret_hint": presenters.secret_hint(endpoint.secret),
+            "secret_hint": presenters.endpoint_secret_hint(endpoint),
         },
     )
 
@@ -184,7 +184,10 @@ def endpoint_detail(request, endpoint_id: int):
             "page": page,
             "query": query.urlencode(),
             "new_secret": new_secret,
-            "secret_hint": presenters.secret_hint(endpoint.secret),
+            "secret_hint": presenters.endpoint_secret_hint(endpoint),
+            "old_secret_until": (
+                endpoint.previous_secret_expires_at if endpoint.previous_secret_usable() else None
+            ),
             "recover_form": RecoverForm(),
             "snippet": presenters.SIGNATURE_SNIPPET,
             "strip": presenters.strip(outcomes.get(endpoint.pk, [])),

@@ -135,3 +135,36 @@ class PasswordResetRequestForm(RefuseNulMixin, PasswordResetForm):
         body = render_to_string(email_template_name, context)
         if account_mail_send(to=context["email"], subject=subject, body=body):
             services.password_reset_requested(actor=self.actor, user=context["user"])
+
+
+class KeyPolicyForm(forms.Form):
+    inactivity_on = forms.BooleanField(label="Expire keys that go unused", required=False)
+    inactivity_days = forms.IntegerField(
+        label="Unused for (days)",
+        required=False,
+        min_value=30,
+        max_value=365,
+        initial=90,
+        help_text="30 to 365. The owner is e-mailed 7 days before a key expires this way.",
+    )
+    lifetime_on = forms.BooleanField(label="Cap the lifetime of new keys", required=False)
+    max_lifetime_days = forms.IntegerField(
+        label="Maximum lifetime (days)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        initial=90,
+        help_text="New keys must expire within this many days; existing keys keep their expiry.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        for switch, days in (
+            ("inactivity_on", "inactivity_days"),
+            ("lifetime_on", "max_lifetime_days"),
+        ):
+            if not data.get(switch):
+                data[days] = None
+            elif data.get(days) is None and days not in self.errors:
+                self.add_error(days, "Give a number of days.")
+        return data

@@ -55,6 +55,10 @@ class User(AbstractUser):
     session_epoch = models.PositiveIntegerField(default=0, editable=False)
     # Security-log rows removed by the retention policy, shown on the log.
     security_events_dropped = models.PositiveBigIntegerField(default=0, editable=False)
+    # API key policies (off when empty): keys unused for this many days expire; new keys must
+    # expire within this many days.
+    key_inactivity_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    key_max_lifetime_days = models.PositiveSmallIntegerField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -121,6 +125,10 @@ class SecurityEvent(models.Model):
         KEY_REVOKED = "key_revoked", "API key revoked"
         KEY_DELETED = "key_deleted", "API key deleted"
         KEY_REVEALED = "key_revealed", "API key revealed"
+        KEY_OLD_TOKEN_ENDED = "key_old_token_ended", "Old token of a rotated API key stopped"
+        KEY_ALLOWED_IPS_CHANGED = "key_allowed_ips_changed", "API key allowed addresses changed"
+        KEY_IP_REFUSED = "key_ip_refused", "API key refused: address not allowed"
+        KEY_POLICY_CHANGED = "key_policy_changed", "API key policy changed"
         WEBHOOK_CREATED = "webhook_created", "Webhook created"
         WEBHOOK_UPDATED = "webhook_updated", "Webhook updated"
         WEBHOOK_DELETED = "webhook_deleted", "Webhook deleted"

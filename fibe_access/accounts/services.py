@@ -270,3 +270,45 @@ def account_delete(*, actor: Actor, user: User) -> None:
         import_string(path)(owner=user, actor=actor)
     security_log(actor=actor, user=None, kind=Kind.ACCOUNT_DELETED, user_id=user.pk)
     user.delete()
+
+
+INACTIVITY_DAYS = (30, 365)
+MAX_LIFETIME_DAYS = (1, 3650)
+
+
+def _policy_days(value, bounds: tuple[int, int], field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    low, high = bounds
+    if type(value) is not int or not low <= value <= high:
+        raise ValidationError({field: f"Give a number of days from {low} to {high}, or none."})
+    return value
+
+
+@transaction.atomic
+def account_key_policy_update(
+    *, actor: Actor, user: User, inactivity_days: int | None, max_lifetime_days: int | None
+) -> User:
+    """Set the account's API key policies (None: off). ``inactivity_days``: keys unused that
+    long expire (warned 7 days before); ``max_lifetime_days``: new keys must expire within it
+    (existing keys keep their expiry)."""
+    actor.require_step_up()
+    inactivity = _policy_days(inactivity_days, INACTIVITY_DAYS, "inactivity_days")
+    lifetime = _policy_days(max_lifetime_days, MAX_LIFETIME_DAYS, "max_lifetime_days")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = {
+        "inactivity_days": user.key_inactivity_days,
+        "max_lifetime_days": user.key_max_lifetime_days,
+    }
+    user.key_inactivity_days, user.key_max_lifetime_days = inactivity, lifetime
+    user.save(update_fields=["key_inactivity_days", "key_max_lifetime_days"])
+    after = {"inactivity_days": inactivity, "max_lifetime_days": lifetime}
+    if after != before:
+        security_log(
+            actor=actor,
+            user=user,
+            kind=SecurityEvent.Kind.KEY_POLICY_CHANGED,
+            **after,
+            previous=before,
+        )
+    return user

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import email_views, password_views, views
+from . import email_views, password_views, policy_views, views
 
 app_name = "accounts"
 
@@ -52,4 +52,5 @@ urlpatterns = [
         name="session_end",
     ),
     path("profile/delete/", views.account_delete, name="delete"),
+    path("profile/api-key-policy/", policy_views.key_policy, name="key_policy"),
 ]

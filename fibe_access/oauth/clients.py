@@ -20,12 +20,9 @@ from django.utils import timezone
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
 
-from .models import OAuthClient
+from webhooks.engine.targets import address_refusal  # the webhook sender's address check
 
-try:  # the webhook sender's address vetting (moving to webhooks.engine.transport)
-    from webhooks.engine.transport import address_refusal
-except ImportError:  # pragma: no cover - before that move
-    from webhooks.transport import address_refusal
+from .models import OAuthClient
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 DOCUMENT_MAX_BYTES = 5 * 1024

@@ -28,7 +28,10 @@ class Invalid(Exception):
 
 
 def verify_github(secret: str, body: bytes, signature: str) -> None:
-    if not hmac.compare_digest(github_signature(secret, body), signature.strip().lower()):
+    """``signature`` may list several (``sha256=… sha256=…`` while a secret rotation
+    overlaps): one of them must match."""
+    expected = github_signature(secret, body)
+    if not any(hmac.compare_digest(expected, g.lower()) for g in signature.split()):
         raise Invalid("the sha256 signature does not match this body and secret")
 
 

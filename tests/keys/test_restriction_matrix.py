@@ -44,12 +44,18 @@ def references(model, family: str) -> list[str]:
     ]
 
 
+# Events about a resource record (api_key.* are about the account's own keys: no record).
+RESOURCE_EVENTS = tuple(
+    e for e in EVENTS if any(f.model._meta.model_name == e.resource for f in FAMILIES.values())
+)
+
+
 def carrying(family: str) -> set[str]:
     """Events whose data can name a record of ``family``: about it, or about a record that
     refers to it."""
     return {
         e.name
-        for e in EVENTS
+        for e in RESOURCE_EVENTS
         if event_family(e) == family or references(FAMILIES[event_family(e)].model, family)
     }
 
@@ -86,7 +92,7 @@ def build_world(family: str, owner) -> dict:
         subjects[name] = [(resource_make(fam.model, owner, **refs), True)] if refs else []
         subjects[name].append((plain, False))
     about_hidden = []
-    for event in EVENTS:
+    for event in RESOURCE_EVENTS:
         for record, names_hidden in subjects[event_family(event)]:
             published = publish_event(owner=owner, event=event.name, data=event_data(record))
             if names_hidden:

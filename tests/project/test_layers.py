@@ -34,7 +34,12 @@ def _within(names: set[str], package: str) -> set[str]:
 
 
 def test_keys_and_webhooks_do_not_import_each_other():
-    assert _within(imports_of("keys"), "webhooks") == set()
+    # Keys announce api_key.expiring / api_key.expired through the one publish function, as
+    # resources do (keys/expiry.py); webhooks know nothing of keys.
+    assert _within(imports_of("keys"), "webhooks") <= {
+        "webhooks.publish",
+        "webhooks.publish.publish_event",
+    }
     assert _within(imports_of("webhooks"), "keys") == set()
 
 

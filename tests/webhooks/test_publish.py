@@ -11,9 +11,9 @@ from webhooks.publish import publish_event
 DATA = {"id": 7, "name": "pg", "status": "running"}
 
 
-def test_catalogue_has_the_eleven_events_each_with_a_sample():
-    assert len(EVENTS) == 11
-    assert set(grouped()) == {"playground", "playroom", "playspec"}
+def test_catalogue_has_the_thirteen_events_each_with_a_sample():
+    assert len(EVENTS) == 13
+    assert set(grouped()) == {"playground", "playroom", "playspec", "api_key"}
     for event in EVENTS:
         assert event.description and {"id", "name", "status"} <= set(event.sample)
 

@@ -41,7 +41,7 @@ def attempt(delivery: Delivery) -> Outcome:
         headers = signing.signed_headers(
             event=event.type,
             delivery_id=str(delivery.uid),
-            secret=endpoint.secret,
+            secret=endpoint.signing_secrets(),
             body=body,
             timestamp=int(time.time()),
         )

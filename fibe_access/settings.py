@@ -282,7 +282,7 @@ WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=5.0)
 WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=15.0)
 # One attempt, from connect to the last byte read, is cut after this many seconds (a receiver
 # dribbling bytes cannot hold a worker); one endpoint, and one account, has at most so many
-# attempts in flight (webhooks.slots).
+# attempts in flight (webhooks.engine.slots).
 WEBHOOKS_ATTEMPT_BUDGET = env.float("WEBHOOKS_ATTEMPT_BUDGET", default=20.0)
 WEBHOOKS_ENDPOINT_CONCURRENCY = env.int("WEBHOOKS_ENDPOINT_CONCURRENCY", default=4)
 WEBHOOKS_ACCOUNT_CONCURRENCY = env.int("WEBHOOKS_ACCOUNT_CONCURRENCY", default=8)

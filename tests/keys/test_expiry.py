@@ -16,7 +16,7 @@ from keys import services
 from keys.expiry import keys_lifecycle
 from keys.models import ApiKey
 from tests.support.factories import api_key_make
-from webhooks import delivery as engine
+from tests.webhooks.sending import deliver
 from webhooks.models import Delivery, Event
 
 CLI = Actor(user=None, source=Source.CLI)
@@ -87,7 +87,7 @@ def test_a_key_expiring_tomorrow_is_delivered_to_a_subscribed_endpoint(
     key, _ = api_key_make(user, "playgrounds:read", expires_at=expires)
     beat(timezone.now())
     (delivery,) = Delivery.objects.filter(event__type="api_key.expiring")
-    engine.delivery_attempt(delivery_id=delivery.pk)
+    deliver(delivery.pk)
     got = json.loads(receiver.received[0].body)
     assert got["event"] == "api_key.expiring"
     assert got["data"]["id"] == key.pk and got["data"]["expires_in_days"] == 1

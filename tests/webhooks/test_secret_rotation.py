@@ -15,7 +15,7 @@ from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
 from tests.support.factories import UserFactory
 from tests.support.fixtures import SECRET
-from webhooks import delivery as engine
+from tests.webhooks.sending import deliver as send_through_engine
 from webhooks import presenters, sealed_secrets, services
 from webhooks.models import Delivery, WebhookEndpoint
 from webhooks.publish import publish_event
@@ -45,7 +45,7 @@ def verifies(secret: str, got) -> bool:
 def deliver(user, receiver):
     publish_event(owner=user, event="playground.created", data=DATA)
     delivery = Delivery.objects.latest("pk")
-    engine.delivery_attempt(delivery_id=delivery.pk)
+    send_through_engine(delivery.pk)
     return receiver.received[-1]
 
 

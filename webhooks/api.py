@@ -16,8 +16,9 @@ from typing import Literal
 from ninja import Schema
 from pydantic import AwareDatetime, Field
 
-from fibe_access.api.errors import RateLimited, ScopeDenied
-from fibe_access.api.operations import PageIn, Restriction, found, operation, page_of, paginate
+from fibe_access.api.errors import RateLimited, ScopeDenied, found
+from fibe_access.api.operations import Restriction, operation
+from fibe_access.api.pagination import PageIn, page_of, paginate
 
 from . import selectors, services
 from .events import EVENT_NAMES

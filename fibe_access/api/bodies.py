@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from ninja.errors import ValidationError
 from ninja.parser import Parser
 
 from .errors import ApiError
@@ -63,14 +64,15 @@ def check(value: Any, *, what: str = "body") -> None:
             raise TooLarge(TOO_LARGE)
 
 
-def read(request, parser: Parser) -> Any:
-    """The request's JSON body within the bounds; None when there is no body."""
+def read(request, parser: Parser, *, empty: Any = None) -> Any:
+    """The request's JSON body within the bounds; ``empty`` when there is no body at all
+    (``NO_BODY`` tells it from a JSON ``null``)."""
     try:
         raw = request.body
     except RequestDataTooBig:
         raise TooLarge(TOO_LARGE) from None
     if not raw:
-        return None
+        return empty
     if len(raw) > MAX_BYTES:
         raise TooLarge(TOO_LARGE)
     try:
@@ -86,6 +88,37 @@ def read(request, parser: Parser) -> Any:
         raise BadBody("The body is not valid JSON.") from None
     check(value)
     return value
+
+
+class _NoBody:
+    def __repr__(self) -> str:
+        return "NO_BODY"
+
+
+NO_BODY: Any = _NoBody()  # a request without a body, as `curl -X POST` sends: not JSON null
+
+
+def require_object(value: Any) -> dict:
+    """An operation's body: a JSON object, or no body at all (read as ``{}``, so an operation
+    whose body fields all have defaults needs none). ``null``, a list, a string or a number is
+    a 422 naming the body (a schema would read a list or a string as an object without
+    attributes)."""
+    if value is NO_BODY:
+        return {}
+    if not isinstance(value, dict):
+        message = f"Send a JSON object, not {_json_kind(value)}."
+        raise ValidationError([{"loc": ("body",), "msg": message, "type": "dict_type"}])
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -10,14 +10,9 @@ from ninja import Schema
 from ninja.orm import create_schema
 from pydantic import AwareDatetime, Field
 
-from fibe_access.api.operations import (
-    PageIn,
-    Restriction,
-    found,
-    operation,
-    page_of,
-    paginate,
-)
+from fibe_access.api.errors import found
+from fibe_access.api.operations import Restriction, operation
+from fibe_access.api.pagination import PageIn, page_of, paginate
 
 from . import selectors, services
 from .models import Playground, Playspec
@@ -66,7 +61,7 @@ def _get(model, caller, pk: int, *, with_owner: bool = True):
 
 def _declare_family(fam: Family, schemas: Schemas) -> None:
     model, name = fam.model, fam.name
-    single, plural = model._meta.verbose_name, model._meta.verbose_name_plural
+    single, plural = fam.singular, model._meta.verbose_name_plural
     items, item = f"/{name}", f"/{name}/{{id}}"
 
     @operation(
@@ -97,7 +92,7 @@ def _declare_family(fam: Family, schemas: Schemas) -> None:
         response=schemas.out,
         restriction=Restriction.CREATE,
         refers=fam.refers,
-        summary=f"Create a {single}",
+        summary=f"Create {single}",
         operation_id=_op_id("POST", items),
     )
     def create(caller, *, body):
@@ -113,7 +108,7 @@ def _declare_family(fam: Family, schemas: Schemas) -> None:
         response=schemas.out,
         restriction=Restriction.ITEM,
         refers=fam.refers,
-        summary=f"Get a {single}",
+        summary=f"Get {single}",
         operation_id=_op_id("GET", item),
     )
     def retrieve(caller, *, id):
@@ -128,7 +123,7 @@ def _declare_family(fam: Family, schemas: Schemas) -> None:
         response=schemas.out,
         restriction=Restriction.ITEM,
         refers=fam.refers,
-        summary=f"Update a {single}",
+        summary=f"Update {single}",
         operation_id=_op_id("PATCH", item),
     )
     def update(caller, *, id, body):
@@ -143,16 +138,24 @@ def _declare_family(fam: Family, schemas: Schemas) -> None:
         scope=f"{name}:delete",
         status=204,
         restriction=Restriction.ITEM,
-        summary=fam.delete_summary or f"Delete a {single}",
+        summary=fam.delete_summary or f"Delete {single}",
         operation_id=_op_id("DELETE", item),
     )
     def delete(caller, *, id):
         services.resource_delete(actor=caller.actor, obj=_get(model, caller, id))
 
 
-SCHEMAS = {name: _schemas(fam) for name, fam in FAMILIES.items()}
-for _name, _fam in FAMILIES.items():
-    _declare_family(_fam, SCHEMAS[_name])
+SCHEMAS: dict[str, Schemas] = {}
+
+
+def declare(fam: Family) -> None:
+    """Declare the five operations of a family of the registry (every row, at import)."""
+    SCHEMAS[fam.name] = _schemas(fam)
+    _declare_family(fam, SCHEMAS[fam.name])
+
+
+for _fam in FAMILIES.values():
+    declare(_fam)
 
 
 # --- Playspecs: launch ----------------------------------------------------------------------

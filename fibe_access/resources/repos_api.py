@@ -7,7 +7,9 @@ from __future__ import annotations
 from ninja import Schema
 from pydantic import AwareDatetime, Field
 
-from fibe_access.api.operations import PageIn, Restriction, found, operation, page_of, paginate
+from fibe_access.api.errors import found
+from fibe_access.api.operations import Restriction, operation
+from fibe_access.api.pagination import PageIn, page_of, paginate
 
 from . import repos, selectors
 from .models import Repository

@@ -11,13 +11,44 @@ the refusal of repeated keys only if it refuses them too."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from typing import Annotated, Any
 
 from django.core.exceptions import RequestDataTooBig
+from ninja import Schema
 from ninja.errors import ValidationError
 from ninja.parser import Parser
+from pydantic import ConfigDict, StringConstraints
 
 from .errors import ApiError
+
+# What PostgreSQL cannot store in text: a NUL character. Every string field of a body says so.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+# Non-blank once stripped as Python strips (str.isspace), and no NUL.
+_SPACE = r"\x00\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NON_BLANK = rf"^[^\x00]*[^{_SPACE}][^\x00]*$"
+# A URL as Django's URLValidator accepts it, said so a generator can make one: a scheme, a host
+# of dotted labels with a top-level domain (or one of ``hosts``), an optional port, an optional
+# path of printable characters. Narrower than the validator, never wider.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?"
+_PORT = r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"  # noqa: E501
+
+
+def url_pattern(schemes: str = "https?", hosts: tuple[str, ...] = ()) -> str:
+    names = "|".join([rf"{_LABEL}(?:\.{_LABEL})*\.[a-z]{{2,20}}", *map(re.escape, hosts)])
+    return rf"^{schemes}://(?:{names}){_PORT}(?:/[!-~]*)?$"
+
+
+URL = url_pattern()
+
+
+class In(Schema):
+    """The base of every operation's body: a field it does not name is refused (422 naming
+    it), and its schema says so (``additionalProperties: false``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32

@@ -71,6 +71,7 @@ class Operation:
     operation_id: str
     creates: tuple[str, ...]  # families it makes a record of: refused to a key restricted on one
     refers: dict[str, str]  # answer attribute -> family whose IDs it holds (see run.conceal)
+    conflict: str  # when it answers 409 `conflict` (the record's state refuses it); "" never
 
     @property
     def read_only(self) -> bool:
@@ -107,12 +108,14 @@ def operation(
     operation_id: str | None = None,
     creates: tuple[str, ...] = (),
     refers: dict[str, str] | None = None,
+    conflict: str = "",
 ):
     """Declare an operation whose handler is the decorated function and record it in
     REGISTRY. ``restriction`` is required when ``scope`` names a family.
 
     ``creates`` names the families of the records it makes besides its own (a launch makes a
-    Playground); ``refers`` the attributes of its answer that hold another family's IDs."""
+    Playground); ``refers`` the attributes of its answer that hold another family's IDs;
+    ``conflict`` when it answers 409 (documented in its description and responses)."""
     method = method.upper()
     if scope is not None and scope not in scopes.CATALOGUE:
         raise ImproperlyConfigured(
@@ -141,7 +144,9 @@ def operation(
             restriction=restriction,
             status=status,
             summary=summary,
-            description=_describe(scope, family, restriction, creates, refers, description),
+            description=_describe(
+                scope, family, restriction, creates, refers, f"{description} {conflict}".strip()
+            ),
             kind=kind,
             idempotent=method in ("GET", "PUT", "PATCH", "DELETE")
             if idempotent is None
@@ -158,6 +163,7 @@ def operation(
             or f"{handler.__module__}_{handler.__name__}".replace(".", "_"),
             creates=tuple(dict.fromkeys(creates)),
             refers=refers,
+            conflict=conflict,
         )
         if op.name in REGISTRY or any(
             (o.method, o.path) == (op.method, op.path) for o in REGISTRY.values()

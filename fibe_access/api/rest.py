@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Iterable
 
 from ninja import Query, Router
+from ninja.errors import ValidationError
 from ninja.params.models import Body, BodyModel
 from ninja.responses import Status
 
@@ -31,7 +32,10 @@ def routers(ops: Iterable[Operation]) -> dict[str, Router]:
 
 
 def _mount(router: Router, op: Operation, path: str) -> None:
+    known = set(op.query.model_fields) if op.query is not None else set()
+
     def view(request, **params):
+        _refuse_unknown(request.GET, known)
         return Status(op.status, run.run(op, Caller.from_request(request), params))
 
     view.__name__, view.__module__ = op.handler.__name__, op.handler.__module__
@@ -39,6 +43,8 @@ def _mount(router: Router, op: Operation, path: str) -> None:
     errors_ = {401: Error, 429: Error}
     if op.scope is not None:
         errors_ |= {403: Error, 404: Error, 422: Error}
+    if op.conflict:
+        errors_[409] = Error
     router.api_operation(
         [op.method],
         path,
@@ -47,6 +53,59 @@ def _mount(router: Router, op: Operation, path: str) -> None:
         description=op.description,
         operation_id=op.operation_id,
     )(view)
+
+
+def _refuse_unknown(query, known: set[str]) -> None:
+    """A query parameter the operation does not take is a 422 naming it, not ignored: a typo
+    (``?limt=5``) would otherwise answer as if it were not there."""
+    unknown = sorted(set(query) - known)
+    if unknown:
+        raise ValidationError(
+            [
+                {"loc": ("query", name[:80]), "msg": "Unknown query parameter.", "type": "extra"}
+                for name in unknown
+            ]
+        )
+
+
+def document(schema: dict, ops: Iterable[Operation]) -> dict:
+    """What django-ninja cannot say by itself, added to its OpenAPI document: an optional
+    body is optional (no body reads as ``{}``; ``null`` is refused), and ``links`` from each
+    operation that creates a record to every operation taking that record's ID, so clients
+    and fuzzers can walk create → read → update → action → delete."""
+    by_id = {op.operation_id: op for op in ops}
+    for entry in _entries(schema):
+        op = by_id.get(entry.get("operationId"))
+        if op is None:
+            continue
+        if op.body_optional and "requestBody" in entry:
+            entry["requestBody"]["required"] = False
+        links = _links(op, by_id.values())
+        if links:
+            entry["responses"][op.status]["links"] = links
+    return schema
+
+
+def _entries(schema: dict):
+    for path_operations in schema.get("paths", {}).values():
+        for entry in path_operations.values():
+            if isinstance(entry, dict):
+                yield entry
+
+
+def _links(op: Operation, ops: Iterable[Operation]) -> dict:
+    if op.status != 201:
+        return {}
+    made = op.group if op.action == "create" else next(iter(set(op.creates) - {op.family}), "")
+    return {
+        f"{target.group}.{target.action}".replace(".", "_"): {
+            "operationId": target.operation_id,
+            "parameters": {target.path_params[0]: "$response.body#/id"},
+        }
+        for target in ops
+        # an operation on the made record: /<group>/{its ID}…
+        if target.path_params and target.path.startswith(f"/{made}/{{{target.path_params[0]}}}")
+    }
 
 
 class _ObjectBodyModel(BodyModel):

@@ -52,7 +52,7 @@ class FibeAPI(NinjaAPI):
                                 "content": {"application/json": {"schema": BAD_REQUEST}},
                             },
                         )
-        return schema
+        return rest.document(schema, REGISTRY.values())
 
 
 BAD_REQUEST = {

@@ -49,6 +49,9 @@ class Family:
     # webhook events carrying them count as naming that record.
     refers: dict[str, str] = field(default_factory=dict, hash=False)
     label: str = ""  # in scope pickers and the CLI; default: the model's plural, capitalised
+    # A record with these values reads as gone through the API (404, left out of lists) though
+    # its row stays: a destroyed playground. DELETE answers 204 and then GET 404, every family.
+    gone: dict[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self):
         if not self.label:
@@ -88,7 +91,8 @@ FAMILIES: dict[str, Family] = {
             read_only=("status", "playspec", "expires_at", "error_message"),
             create_event="playground.created",
             delete_event="playground.destroyed",
-            delete_summary="Destroy a playground (its record stays, status destroyed)",
+            delete_summary="Destroy a playground: it reads as gone (404) from then on",
+            gone={"status": "destroyed"},
             event_fields=("playspec_id", "expires_at"),
             refers={"playspec_id": "playspecs"},
         ),

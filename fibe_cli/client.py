@@ -11,12 +11,21 @@ from typing import Any
 import requests
 
 from .config import LOGIN_HINT, Credentials, plain_http_warning
-from .errors import AUTH, ERROR, FORBIDDEN, NOT_FOUND, RATE_LIMITED, UNREACHABLE, CliError
+from .errors import (
+    AUTH,
+    CONFLICT,
+    ERROR,
+    FORBIDDEN,
+    NOT_FOUND,
+    RATE_LIMITED,
+    UNREACHABLE,
+    CliError,
+)
 
 BASE_PATH = "/api/v1"
 TIMEOUT = (10, 60)  # connect, read (seconds)
 USER_AGENT = "fibe-cli/1"
-_STATUS_CODES = {401: AUTH, 403: FORBIDDEN, 404: NOT_FOUND, 429: RATE_LIMITED}
+_STATUS_CODES = {401: AUTH, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 429: RATE_LIMITED}
 
 
 class Api:

@@ -12,6 +12,7 @@ AUTH = 4  # no key, or a key the API refused (malformed, unknown, expired, revok
 FORBIDDEN = 5  # the key lacks the scope the operation needs
 NOT_FOUND = 6  # no such record, or one outside the key's restriction
 RATE_LIMITED = 7  # the key's requests per minute are spent
+CONFLICT = 8  # the record's state refuses the request (a running playground cannot be started)
 INTERRUPTED = 130  # Ctrl-C
 
 EXIT_CODES_HELP = f"""\b
@@ -24,6 +25,7 @@ Exit codes:
   {FORBIDDEN}    forbidden: the key lacks the scope the command needs
   {NOT_FOUND}    not found (or outside the key's restriction)
   {RATE_LIMITED}    rate limited: the key's requests per minute are spent
+  {CONFLICT}    conflict: the record's state refuses it (the API's 409)
   {INTERRUPTED}  interrupted (Ctrl-C)"""
 
 

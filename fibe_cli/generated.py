@@ -135,6 +135,7 @@ def _option(source: str, field: dict) -> click.Option:
     kind, choices, text = field["type"], field.get("choices"), field["help"]
     if field.get("default") not in (None, ""):
         text += f" [default: {field['default']}]"
+    text += _rules(field.get("rules", {}))
     extra: dict[str, Any] = {"required": field["required"], "help": text}
     if kind == "boolean":
         no = "--no-" + field["name"].replace("_", "-")
@@ -149,10 +150,31 @@ def _option(source: str, field: dict) -> click.Option:
     if field.get("secret"):
         extra["help"] += " Give - to read it from standard input (out of `ps` and shell history)."
         return click.Option([flag, dest], type=SecretText(), **extra)
+    rules = field.get("rules", {})
+    if kind == "integer" and not choices and ("minimum" in rules or "maximum" in rules):
+        bounds = click.IntRange(rules.get("minimum"), rules.get("maximum"))
+        return click.Option([flag, dest], type=bounds, **extra)
     if kind in SCALARS:
         kind_type = click.Choice(choices) if choices else SCALARS[kind]
         return click.Option([flag, dest], type=kind_type, **extra)
     return click.Option([flag, dest], type=JsonValue(), **extra)
+
+
+def _rules(rules: dict) -> str:
+    """The schema's constraints on a field, as its help says them."""
+    said = []
+    low, high = rules.get("min_length"), rules.get("max_length")
+    if low and high:
+        said.append(f"{low} to {high} characters")
+    elif low or high:
+        said.append(f"at least {low} characters" if low else f"at most {high} characters")
+    if "pattern" in rules:
+        said.append(f"matching {rules['pattern']}")
+    if "minimum" in rules or "maximum" in rules:
+        said.append(f"from {rules.get('minimum', '…')} to {rules.get('maximum', '…')}")
+    if "min_items" in rules or "max_items" in rules:
+        said.append(f"{rules.get('min_items', 0)} to {rules.get('max_items', '…')} values")
+    return f" ({'; '.join(said)})" if said else ""
 
 
 def run(op: dict, values: dict) -> None:

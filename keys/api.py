@@ -7,7 +7,8 @@ from typing import Literal
 from ninja import Schema
 from pydantic import AwareDatetime, Field
 
-from fibe_access.api.operations import PageIn, operation, page_of, paginate
+from fibe_access.api.operations import operation
+from fibe_access.api.pagination import PageIn, page_of, paginate
 
 from . import activity_selectors
 from .activity_model import KeyActivity

@@ -3,7 +3,9 @@
 A scope is ``<family>:<action>``. ``read`` lists and views, ``write`` creates and updates,
 ``delete`` deletes, ``manage`` is all three. Narrow scopes grant one action across a family
 (``launch:write`` launches Playspecs). Older names stay valid as they are; ``import_templates``
-is the templates family. Everything here is pure: no database, no settings.
+is the templates family. The families and their labels come from the catalogue of families
+(``fibe_access.resources.registry``): a new family there has its scopes here with nothing to
+add. Everything here is pure: no queries, no settings.
 """
 
 from __future__ import annotations
@@ -12,21 +14,9 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-FAMILIES: dict[str, str] = {
-    "playrooms": "Playrooms",
-    "playspecs": "Playspecs",
-    "playgrounds": "Playgrounds",
-    "playzones": "Playzones",
-    "templates": "Import templates",
-    "agents": "Agents",
-    "marquees": "Marquees",
-    "props": "Props",
-    "artefacts": "Artefacts",
-    "secrets": "Secrets",
-    "job_env": "Job ENV entries",
-    "webhooks": "Webhooks",
-    "repos": "Repositories",
-}
+from fibe_access.resources import registry
+
+FAMILIES: dict[str, str] = registry.labels()  # name -> label, e.g. "templates": "Import templates"
 FAMILY_ALIASES = {"import_templates": "templates"}
 ACTIONS = ("read", "write", "delete")
 ACTION_HELP = {

@@ -13,11 +13,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from ninja import Schema
 from pydantic import AwareDatetime, Field
 
-from fibe_access.api.errors import RateLimited, ScopeDenied
-from fibe_access.api.operations import PageIn, Restriction, found, operation, page_of, paginate
+from fibe_access.api.bodies import NO_NUL, In, url_pattern
+from fibe_access.api.errors import Conflict, RateLimited, ScopeDenied, found
+from fibe_access.api.operations import Restriction, operation
+from fibe_access.api.pagination import PageIn, page_of, paginate
 
 from . import selectors, services
 from .events import EVENT_NAMES
@@ -45,29 +49,48 @@ class EndpointOut(Schema):
         return obj.has_secret
 
 
-class EndpointIn(Schema):
-    url: str = Field(max_length=2000)
+# https to a public host; http and loopback too where the server allows private targets (a
+# development setting)
+WEB_URL = (
+    url_pattern("https?", hosts=("localhost", "127.0.0.1"))
+    if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS
+    else url_pattern("https")
+)
+URL_HELP = "Its host must resolve to a public address, or the answer is 422 naming `url`."
+
+
+def _optional(schema: dict) -> None:
+    """A PATCH field: optional, not nullable (no ``default: null`` in its schema)."""
+    schema.pop("default", None)
+
+
+class EndpointIn(In):
+    url: str = Field(max_length=2000, pattern=WEB_URL, description=URL_HELP)
     events: list[EventName] = Field(min_length=1, max_length=50)
     secret: str = Field(
         "",
         max_length=255,
+        pattern=NO_NUL,
         description="Write-only; signs every request.",
         json_schema_extra={"writeOnly": True},
     )
-    description: str = Field("", max_length=255)
+    description: str = Field("", max_length=255, pattern=NO_NUL)
 
 
-class EndpointPatch(Schema):
-    url: str | None = Field(None, max_length=2000)
-    events: list[EventName] | None = Field(None, min_length=1, max_length=50)
-    secret: str | None = Field(
+class EndpointPatch(In):
+    url: str = Field(
+        None, max_length=2000, pattern=WEB_URL, description=URL_HELP, json_schema_extra=_optional
+    )
+    events: list[EventName] = Field(None, min_length=1, max_length=50, json_schema_extra=_optional)
+    secret: str = Field(
         None,
         max_length=255,
+        pattern=NO_NUL,
         description='Write-only; "" removes it.',
-        json_schema_extra={"writeOnly": True},
+        json_schema_extra=lambda s: _optional(s) or s.update(writeOnly=True),
     )
-    description: str | None = Field(None, max_length=255)
-    is_active: bool | None = None
+    description: str = Field(None, max_length=255, pattern=NO_NUL, json_schema_extra=_optional)
+    is_active: bool = Field(None, json_schema_extra=_optional)
 
 
 EndpointPage = page_of(EndpointOut, "EndpointPage")
@@ -75,7 +98,7 @@ EndpointPage = page_of(EndpointOut, "EndpointPage")
 
 class AttemptOut(Schema):
     number: int
-    trigger: str
+    trigger: Literal[tuple(Delivery.Trigger.values)]
     request_url: str
     request_headers: dict[str, str]
     request_body: str
@@ -95,8 +118,8 @@ class DeliveryOut(Schema):
     id: int
     uid: str
     endpoint_id: int
-    event: str
-    status: str
+    event: str  # an event of the catalogue when it was sent (it may have left it since)
+    status: Literal[tuple(Delivery.Status.values)]
     attempt_count: int
     next_attempt_at: datetime | None
     is_test: bool
@@ -120,12 +143,12 @@ DeliveryPage = page_of(DeliveryOut, "DeliveryPage")
 
 
 class DeliveryFilter(PageIn):
-    event: str | None = Field(None, max_length=64)
+    event: EventName | None = None
     status: Delivery.Status | None = None
     is_test: bool | None = None
 
 
-class RecoverIn(Schema):
+class RecoverIn(In):
     since: AwareDatetime
 
 
@@ -327,6 +350,7 @@ def deliveries_recover(caller, *, endpoint_id, body):
     restriction=Restriction.HANDLER,
     summary="Send one delivery again now",
     description=SEND_LIMIT,
+    conflict="409 `conflict` while it is being sent.",
 )
 def delivery_redeliver(caller, *, delivery_id):
     delivery = found(
@@ -334,5 +358,8 @@ def delivery_redeliver(caller, *, delivery_id):
             owner=caller.owner, delivery_id=delivery_id, restrictions=caller.restrictions
         )
     )
-    _limited(services.delivery_redeliver, actor=caller.actor, delivery=delivery)
+    try:
+        _limited(services.delivery_redeliver, actor=caller.actor, delivery=delivery)
+    except ValidationError as exc:  # being sent right now: the delivery's state
+        raise Conflict(" ".join(exc.messages)) from exc
     return found(selectors.delivery_get(owner=caller.owner, delivery_id=delivery_id))

@@ -1,8 +1,15 @@
-"""The event catalogue: the single source of truth for pages, API, publishing and tests."""
+"""The event catalogue: the single source of truth for pages, API, publishing and tests.
+
+Every event a family of ``fibe_access.resources.registry`` names (its ``create_event`` and
+``delete_event``) must be here: the import fails naming the one that is missing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from django.core.exceptions import ImproperlyConfigured
+
+from fibe_access.resources.registry import FAMILIES
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,21 @@ EVENTS: tuple[EventType, ...] = (
 )
 
 BY_NAME: dict[str, EventType] = {e.name: e for e in EVENTS}
+
+
+def missing(families=FAMILIES) -> list[str]:
+    """The events the families name that the catalogue does not hold, each said in full."""
+    return [
+        f"fibe_access.resources.registry: the family {fam.name!r} publishes {name!r}; add an "
+        "EventType for it to webhooks/events.py EVENTS"
+        for fam in families.values()
+        for name in (fam.create_event, fam.delete_event)
+        if name and name not in BY_NAME
+    ]
+
+
+if missing():
+    raise ImproperlyConfigured("; ".join(missing()))
 EVENT_NAMES: tuple[str, ...] = tuple(BY_NAME)
 TEST_EVENT = "playground.created"
 

@@ -11,12 +11,44 @@ the refusal of repeated keys only if it refuses them too."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from typing import Annotated, Any
 
 from django.core.exceptions import RequestDataTooBig
+from ninja import Schema
+from ninja.errors import ValidationError
 from ninja.parser import Parser
+from pydantic import ConfigDict, StringConstraints
 
 from .errors import ApiError
+
+# What PostgreSQL cannot store in text: a NUL character. Every string field of a body says so.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+# Non-blank once stripped as Python strips (str.isspace), and no NUL.
+_SPACE = r"\x00\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NON_BLANK = rf"^[^\x00]*[^{_SPACE}][^\x00]*$"
+# A URL as Django's URLValidator accepts it, said so a generator can make one: a scheme, a host
+# of dotted labels with a top-level domain (or one of ``hosts``), an optional port, an optional
+# path of printable characters. Narrower than the validator, never wider.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?"
+_PORT = r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"  # noqa: E501
+
+
+def url_pattern(schemes: str = "https?", hosts: tuple[str, ...] = ()) -> str:
+    names = "|".join([rf"{_LABEL}(?:\.{_LABEL})*\.[a-z]{{2,20}}", *map(re.escape, hosts)])
+    return rf"^{schemes}://(?:{names}){_PORT}(?:/[!-~]*)?$"
+
+
+URL = url_pattern()
+
+
+class In(Schema):
+    """The base of every operation's body: a field it does not name is refused (422 naming
+    it), and its schema says so (``additionalProperties: false``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -63,14 +95,15 @@ def check(value: Any, *, what: str = "body") -> None:
             raise TooLarge(TOO_LARGE)
 
 
-def read(request, parser: Parser) -> Any:
-    """The request's JSON body within the bounds; None when there is no body."""
+def read(request, parser: Parser, *, empty: Any = None) -> Any:
+    """The request's JSON body within the bounds; ``empty`` when there is no body at all
+    (``NO_BODY`` tells it from a JSON ``null``)."""
     try:
         raw = request.body
     except RequestDataTooBig:
         raise TooLarge(TOO_LARGE) from None
     if not raw:
-        return None
+        return empty
     if len(raw) > MAX_BYTES:
         raise TooLarge(TOO_LARGE)
     try:
@@ -86,6 +119,37 @@ def read(request, parser: Parser) -> Any:
         raise BadBody("The body is not valid JSON.") from None
     check(value)
     return value
+
+
+class _NoBody:
+    def __repr__(self) -> str:
+        return "NO_BODY"
+
+
+NO_BODY: Any = _NoBody()  # a request without a body, as `curl -X POST` sends: not JSON null
+
+
+def require_object(value: Any) -> dict:
+    """An operation's body: a JSON object, or no body at all (read as ``{}``, so an operation
+    whose body fields all have defaults needs none). ``null``, a list, a string or a number is
+    a 422 naming the body (a schema would read a list or a string as an object without
+    attributes)."""
+    if value is NO_BODY:
+        return {}
+    if not isinstance(value, dict):
+        message = f"Send a JSON object, not {_json_kind(value)}."
+        raise ValidationError([{"loc": ("body",), "msg": message, "type": "dict_type"}])
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 
 from keys import scopes
 
+from .bodies import NO_NUL
 from .operations import REGISTRY, Operation
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "fibe_cli" / "spec.json"
@@ -76,8 +77,32 @@ def _fields(schema: dict) -> list[dict]:
         field["help"] = prop.get("description") or prop.get("title") or name
         if prop.get("writeOnly"):  # a secret: the CLI can read it from stdin
             field["secret"] = True
+        rules = _rules(_resolve(prop, defs))
+        if rules:
+            field["rules"] = rules
         out.append(field)
     return out
+
+
+RULES = {
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "pattern": "pattern",
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "minItems": "min_items",
+    "maxItems": "max_items",
+}
+
+
+def _rules(prop: dict) -> dict:
+    """The constraints the schema states on a field (the server enforces the same), so the
+    CLI can show them in its help. A pattern that only refuses NUL is left out: it says
+    nothing a person types."""
+    rules = {name: prop[key] for key, name in RULES.items() if key in prop}
+    if rules.get("pattern") == NO_NUL:
+        del rules["pattern"]
+    return rules
 
 
 def _type(prop: dict, defs: dict) -> dict:

@@ -58,6 +58,14 @@ class NotFound(ApiError):  # noqa: N818
         super().__init__(message)
 
 
+class Conflict(ApiError):  # noqa: N818
+    """The request is valid but the record's state refuses it (a running playground cannot be
+    started): 409, the same message."""
+
+    status = 409
+    code = "conflict"
+
+
 class RateLimited(ApiError):  # noqa: N818
     status = 429
     code = "rate_limited"
@@ -151,3 +159,10 @@ def install(api) -> None:
 
     for exc_class in HANDLED:
         api.add_exception_handler(exc_class, handle)
+
+
+def found(obj):
+    """A selector's answer, or the API's 404 when it found nothing."""
+    if obj is None:
+        raise NotFound()
+    return obj

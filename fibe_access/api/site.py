@@ -1,5 +1,6 @@
 """The API site, /api/v1/: the one NinjaAPI, its error handlers, and the router of every
-declared operation (``operations.ROUTERS``). Imported only by ``fibe_access/urls.py``.
+declared operation (``rest.routers`` over ``operations.REGISTRY``). Imported only by
+``fibe_access/urls.py``.
 
 Every operation is authenticated with an API key (``keys.auth.ApiKeyAuth``). Errors are JSON
 ``{"code", "message"}``; bad input is a 4xx that names the field and changes nothing."""
@@ -8,7 +9,8 @@ from ninja import NinjaAPI
 
 from keys.auth import ApiKeyAuth
 
-from . import bodies, errors, operations
+from . import bodies, errors, rest
+from .operations import REGISTRY
 from .renderer import OrjsonRenderer
 
 
@@ -50,7 +52,7 @@ class FibeAPI(NinjaAPI):
                                 "content": {"application/json": {"schema": BAD_REQUEST}},
                             },
                         )
-        return schema
+        return rest.document(schema, REGISTRY.values())
 
 
 BAD_REQUEST = {
@@ -59,16 +61,23 @@ BAD_REQUEST = {
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
 }
 
-api = FibeAPI(
-    title="Fibe API",
-    version="1",
-    description="Token-authenticated JSON API. Send `Authorization: Bearer <token>` with a key "
-    "from Profile → API Keys. Each operation names the scope it needs.",
-    urls_namespace="api",
-    auth=ApiKeyAuth(),
-    parser=bodies.JsonParser(),
-    renderer=OrjsonRenderer(),
-)
-errors.install(api)
-for prefix, router in operations.ROUTERS.items():
-    api.add_router(prefix, router)
+
+def build(urls_namespace: str = "api") -> FibeAPI:
+    """A NinjaAPI holding every operation registered so far."""
+    site = FibeAPI(
+        title="Fibe API",
+        version="1",
+        description="Token-authenticated JSON API. Send `Authorization: Bearer <token>` with a "
+        "key from Profile → API Keys. Each operation names the scope it needs.",
+        urls_namespace=urls_namespace,
+        auth=ApiKeyAuth(),
+        parser=bodies.JsonParser(),
+        renderer=OrjsonRenderer(),
+    )
+    errors.install(site)
+    for prefix, router in rest.routers(REGISTRY.values()).items():
+        site.add_router(prefix, router)
+    return site
+
+
+api = build()

@@ -1,7 +1,8 @@
 """MCP tools generated from the operation registry: one tool per operation, named
 ``<group>_<action>`` (``playspecs_launch``; ``me`` is ``whoami``), with the operation's own
 schemas as its input schema and its hints as annotations. ``call`` runs a tool through
-``operations.invoke``: the same scope and restriction checks, services and audit as REST.
+``invoke``: the same scope and restriction checks, services and audit as REST; ``visible``
+lists a tool exactly when ``run.refusal`` would not refuse the call outright.
 
 Pure of any transport: ``fibe_access.mcp.server`` wraps these in the SDK's low-level Server."""
 
@@ -13,8 +14,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fibe_access.api import operations, recording
+from fibe_access.api import bodies, recording, run
 from fibe_access.api.caller import Caller
+from fibe_access.api.invoke import invoke
 from fibe_access.api.operations import REGISTRY, Operation
 
 RENAMED = {"me": "whoami"}
@@ -50,14 +52,10 @@ class Narrowing:
 
 
 def visible(op: Operation, caller: Caller, narrowing: Narrowing) -> bool:
-    """Is ``op`` in this caller's tools/list: its scope is granted, the key's restrictions do
-    not refuse it outright (a key restricted on a family cannot create in it) and the
+    """Is ``op`` in this caller's tools/list: ``run`` would not refuse it outright (a scope
+    the key lacks; a family the key is restricted on that it would create in) and the
     narrowing admits it."""
-    if op.scope is not None and not caller.permits(op.scope):
-        return False
-    if any(caller.restricted_ids(family) is not None for family in op.creates):
-        return False
-    return narrowing.admits(op)
+    return run.refusal(op, caller) is None and narrowing.admits(op)
 
 
 def tools_for(caller: Caller, narrowing: Narrowing) -> list[dict[str, Any]]:
@@ -110,7 +108,7 @@ def input_schema(op: Operation) -> dict[str, Any]:
 
 
 def split(op: Operation, arguments: dict[str, Any]) -> tuple[dict, dict, Any]:
-    """A tool's flat arguments as (path, query, body) for ``operations.invoke``. An argument
+    """A tool's flat arguments as (path, query, body) for ``invoke``. An argument
     no input knows is left in the body, so the body's own schema names it as invalid."""
     path = {n: arguments[n] for n in op.path_params if n in arguments}
     query_fields = set(op.query.model_fields) if op.query else set()
@@ -120,7 +118,7 @@ def split(op: Operation, arguments: dict[str, Any]) -> tuple[dict, dict, Any]:
         unknown = sorted(rest)
         if unknown:
             return path, query, _Unknown(unknown)
-        return path, query, None
+        return path, query, bodies.NO_BODY
     return path, query, rest
 
 
@@ -180,7 +178,7 @@ def _call(op: Operation, caller: Caller, arguments: dict[str, Any]) -> Outcome:
     if missing:
         # validated as REST validates a path: through the operation's own path model
         path = {**path, **dict.fromkeys(missing)}
-    status, answer = operations.invoke(op, caller, path=path, query=query, body=body)
+    status, answer = invoke(op, caller, path=path, query=query, body=body)
     return Outcome(status, answer)
 
 

@@ -4,88 +4,67 @@ and recreate a Playground), each declared with ``operation(...)`` like any other
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import contextmanager
+from typing import Literal
 
-from ninja import Schema
+from django.core.exceptions import ValidationError
 from ninja.orm import create_schema
-from ninja.orm.fields import get_schema_field
 from pydantic import AwareDatetime, Field
-from pydantic.fields import FieldInfo
 
-from fibe_access.api.operations import (
-    PageIn,
-    Restriction,
-    found,
-    operation,
-    page_of,
-    paginate,
-)
+from fibe_access.api.bodies import In, Text
+from fibe_access.api.errors import Conflict, found
+from fibe_access.api.operations import Restriction, operation
+from fibe_access.api.pagination import PageIn, paginate
 
 from . import selectors, services
-from .models import Playground, Playspec
+from .models import Playground
 from .registry import FAMILIES, Family
+from .schemas import BASE_OUT, Schemas, family_schemas
 
-BASE_OUT = ("id", "name", "description", "created_at", "updated_at")
-
-
-@dataclass(frozen=True)
-class Schemas:
-    out: type[Schema]
-    create: type[Schema]
-    patch: type[Schema]
-    page: type[Schema]
-
-
-def _write_only(fam: Family, *, optional: bool = False) -> list[tuple]:
-    """The family's write-only fields as the model declares them, marked ``writeOnly`` in the
-    schema (the CLI reads such a field from stdin with ``-`` and never echoes it)."""
-    marked = []
-    for name in fam.write_only:
-        kind, info = get_schema_field(fam.model._meta.get_field(name), optional=optional)
-        extra = {**(info.json_schema_extra or {}), "writeOnly": True}
-        marked.append((name, kind, FieldInfo.merge_field_infos(info, json_schema_extra=extra)))
-    return marked
+# What a 409 means, said in each operation that can answer one.
+STATE_RULES = {
+    "start": "409 `conflict` when the playground is running or has failed (`error`): "
+    "recreate it instead.",
+    "stop": "409 `conflict` when the playground is stopped or has failed (`error`).",
+    "recreate": "",
+    "extend": "409 `conflict` when `expires_at` is not within the next year (it depends on "
+    "when you ask, not on what you send).",
+    "launch": "409 `conflict` when `expires_at` is not within the next year.",
+}
 
 
-def _schemas(fam: Family) -> Schemas:
-    model, writable = fam.model, list(fam.fields)
-    out_fields = [
-        *BASE_OUT,
-        *(f for f in fam.fields if f not in fam.write_only and f not in BASE_OUT),
-        *fam.read_only,
-    ]
-    out = create_schema(model, name=f"{model.__name__}Out", fields=out_fields)
-    return Schemas(
-        out=out,
-        create=create_schema(
-            model, name=f"{model.__name__}In", fields=writable, custom_fields=_write_only(fam)
-        ),
-        patch=create_schema(
-            model,
-            name=f"{model.__name__}Patch",
-            fields=writable,
-            optional_fields="__all__",
-            custom_fields=_write_only(fam, optional=True),
-        ),
-        page=page_of(out, f"{model.__name__}Page"),
-    )
+@contextmanager
+def _conflicts(*fields: str):
+    """A service's refusal about the record's state or the time (not about the input's shape)
+    is a 409 `conflict` with the same message."""
+    try:
+        yield
+    except ValidationError as exc:
+        problems = getattr(exc, "message_dict", {})
+        if problems and set(problems) <= set(fields):
+            raise Conflict(" ".join(m for ms in problems.values() for m in ms)) from exc
+        raise
 
 
 def _op_id(method: str, path: str) -> str:
     return (method.lower() + path).replace("/", "_").replace("{id}", "by_id")
 
 
-def _get(model, caller, pk: int, *, with_owner: bool = True):
-    return found(
+def _get(fam: Family, caller, pk: int, *, with_owner: bool = True):
+    """The caller's record, or 404; a record the family counts as gone is not found."""
+    obj = found(
         selectors.resource_get(
-            model=model, owner_id=caller.key.owner_id, pk=pk, with_owner=with_owner
+            model=fam.model, owner_id=caller.key.owner_id, pk=pk, with_owner=with_owner
         )
     )
+    if any(getattr(obj, name) == value for name, value in fam.gone.items()):
+        found(None)
+    return obj
 
 
 def _declare_family(fam: Family, schemas: Schemas) -> None:
     model, name = fam.model, fam.name
-    single, plural = model._meta.verbose_name, model._meta.verbose_name_plural
+    single, plural = fam.singular, model._meta.verbose_name_plural
     items, item = f"/{name}", f"/{name}/{{id}}"
 
     @operation(
@@ -104,7 +83,7 @@ def _declare_family(fam: Family, schemas: Schemas) -> None:
         qs = selectors.resource_list(
             model=model, owner_id=caller.key.owner_id, ids=caller.restricted_ids(name)
         )
-        return paginate(qs, query)
+        return paginate(qs.exclude(**fam.gone) if fam.gone else qs, query)
 
     @operation(
         f"{name}.create",
@@ -116,7 +95,7 @@ def _declare_family(fam: Family, schemas: Schemas) -> None:
         response=schemas.out,
         restriction=Restriction.CREATE,
         refers=fam.refers,
-        summary=f"Create a {single}",
+        summary=f"Create {single}",
         operation_id=_op_id("POST", items),
     )
     def create(caller, *, body):
@@ -132,11 +111,11 @@ def _declare_family(fam: Family, schemas: Schemas) -> None:
         response=schemas.out,
         restriction=Restriction.ITEM,
         refers=fam.refers,
-        summary=f"Get a {single}",
+        summary=f"Get {single}",
         operation_id=_op_id("GET", item),
     )
     def retrieve(caller, *, id):
-        return _get(model, caller, id, with_owner=False)
+        return _get(fam, caller, id, with_owner=False)
 
     @operation(
         f"{name}.update",
@@ -147,12 +126,12 @@ def _declare_family(fam: Family, schemas: Schemas) -> None:
         response=schemas.out,
         restriction=Restriction.ITEM,
         refers=fam.refers,
-        summary=f"Update a {single}",
+        summary=f"Update {single}",
         operation_id=_op_id("PATCH", item),
     )
     def update(caller, *, id, body):
         return services.resource_update(
-            actor=caller.actor, obj=_get(model, caller, id), **body.dict(exclude_unset=True)
+            actor=caller.actor, obj=_get(fam, caller, id), **body.dict(exclude_unset=True)
         )
 
     @operation(
@@ -162,30 +141,46 @@ def _declare_family(fam: Family, schemas: Schemas) -> None:
         scope=f"{name}:delete",
         status=204,
         restriction=Restriction.ITEM,
-        summary=fam.delete_summary or f"Delete a {single}",
+        summary=fam.delete_summary or f"Delete {single}",
+        description=(f"Publishes `{fam.delete_event}`. " if fam.delete_event else "")
+        + "From then on the record is not found (404) through the API.",
         operation_id=_op_id("DELETE", item),
     )
     def delete(caller, *, id):
-        services.resource_delete(actor=caller.actor, obj=_get(model, caller, id))
+        services.resource_delete(actor=caller.actor, obj=_get(fam, caller, id))
 
 
-SCHEMAS = {name: _schemas(fam) for name, fam in FAMILIES.items()}
-for _name, _fam in FAMILIES.items():
-    _declare_family(_fam, SCHEMAS[_name])
+SCHEMAS: dict[str, Schemas] = {}
+
+
+def declare(fam: Family) -> None:
+    """Declare the five operations of a family of the registry (every row, at import)."""
+    SCHEMAS[fam.name] = family_schemas(fam)
+    _declare_family(fam, SCHEMAS[fam.name])
+
+
+for _fam in FAMILIES.values():
+    declare(_fam)
 
 
 # --- Playspecs: launch ----------------------------------------------------------------------
 
 
-class LaunchIn(Schema):
-    name: str = Field("", max_length=200)
-    expires_at: AwareDatetime | None = None
+class LaunchIn(In):
+    name: Text = Field("", max_length=200, description="Blank: named after the playspec.")
+    expires_at: AwareDatetime | None = Field(None, description="Within the next year.")
 
 
-LaunchedOut = create_schema(
-    Playground,
-    name="LaunchedPlaygroundOut",
-    fields=[*BASE_OUT, "status", "playspec", "expires_at"],
+LaunchedOut = type(
+    "LaunchedPlaygroundOut",
+    (
+        create_schema(
+            Playground,
+            name="_LaunchedPlaygroundOutBase",
+            fields=[*BASE_OUT, "status", "playspec", "expires_at"],
+        ),
+    ),
+    {"__annotations__": {"status": Literal[tuple(Playground.Status.values)]}},
 )
 
 
@@ -200,18 +195,20 @@ LaunchedOut = create_schema(
     restriction=Restriction.ITEM,
     creates=("playgrounds",),
     summary="Launch a playspec into a new playground",
+    conflict=STATE_RULES["launch"],
     operation_id=_op_id("POST", "/playspecs/{id}/launch"),
 )
 def playspec_launch(caller, *, id, body):
-    playspec = _get(Playspec, caller, id)
-    return services.playspec_launch(actor=caller.actor, playspec=playspec, **body.dict())
+    playspec = _get(FAMILIES["playspecs"], caller, id)
+    with _conflicts("expires_at"):
+        return services.playspec_launch(actor=caller.actor, playspec=playspec, **body.dict())
 
 
 # --- Playgrounds: lifecycle actions ---------------------------------------------------------
 
 
-class ExtendIn(Schema):
-    expires_at: AwareDatetime
+class ExtendIn(In):
+    expires_at: AwareDatetime = Field(description="Within the next year.")
 
 
 def _declare_playground_action(action: str, *, idempotent: bool, destructive: bool) -> None:
@@ -229,10 +226,13 @@ def _declare_playground_action(action: str, *, idempotent: bool, destructive: bo
         idempotent=idempotent,
         destructive=destructive,
         summary=f"{action.capitalize()} a playground",
+        conflict=STATE_RULES[action],
         operation_id=_op_id("POST", path),
     )
     def run(caller, *, id):
-        return service(actor=caller.actor, playground=_get(Playground, caller, id))
+        playground = _get(FAMILIES["playgrounds"], caller, id)
+        with _conflicts("status"):
+            return service(actor=caller.actor, playground=playground)
 
 
 _declare_playground_action("start", idempotent=True, destructive=False)
@@ -251,10 +251,12 @@ _declare_playground_action("recreate", idempotent=False, destructive=True)
     refers=FAMILIES["playgrounds"].refers,
     idempotent=True,
     summary="Extend a playground's expiry",
+    conflict=STATE_RULES["extend"],
     operation_id=_op_id("POST", "/playgrounds/{id}/extend"),
 )
 def playground_extend(caller, *, id, body):
-    playground = _get(Playground, caller, id)
-    return services.playground_extend(
-        actor=caller.actor, playground=playground, expires_at=body.expires_at
-    )
+    playground = _get(FAMILIES["playgrounds"], caller, id)
+    with _conflicts("expires_at", "status"):
+        return services.playground_extend(
+            actor=caller.actor, playground=playground, expires_at=body.expires_at
+        )

@@ -1,13 +1,34 @@
-"""One table of the resource families: the API routes, restriction checks and tests are all
-generated from it, so a new family is one row here and one model.
+"""The catalogue of families: one row per resource family, the source of everything the
+families look like from outside. From a row come its API operations (list, create, get,
+update, delete: ``resources.api``), its OpenAPI entries, its scopes and their labels
+(``keys.scopes``), its restriction checks, its MCP tools, its CLI commands and its row in the
+README's tool table. ``webhooks.events`` checks at import that the events a row names exist.
 
-Also the table of restrictable families: every resource family, plus the owned models other
-apps register from their AppConfig.ready (webhooks registers its endpoints), so API keys can
-validate a restriction without knowing which app a family lives in."""
+Adding a family (docs/architecture.md, "Adding a family", says the same):
+
+1. The model, a ``Resource`` subclass in ``resources/models.py`` (its ``verbose_name`` makes
+   the API's English: "Create a gizmo"), and its migration:
+   ``manage.py makemigrations resources --name gizmos``.
+2. A ``Family(...)`` row in ``FAMILIES`` below: the writable fields, write-only and read-only
+   ones, the label for scope pickers when the model's plural is not it, and the events it
+   publishes. Nothing else names the family: scopes, operations and tools follow.
+3. If it publishes ``create_event``/``delete_event``: an ``EventType`` for each in
+   ``webhooks/events.py`` (the import fails naming the missing one).
+4. Operations beyond the five (a launch, a push) are declared with ``operation(...)`` in
+   ``resources/api.py`` (or a module beside it that ``apps.py`` imports).
+5. Regenerate what is generated: ``.venv/bin/python scripts/clispec.py`` (fibe_cli/spec.json)
+   and ``.venv/bin/python scripts/mcpdocs.py`` (the README's tool table); tests fail until
+   both are current. ``tests/api/test_new_family.py`` shows every face picking a family up.
+
+A family whose model lives in another app (webhooks) is named in ``ELSEWHERE``, so its
+scopes exist from the start, and that app registers its model with ``restrictable_register``
+from its AppConfig.ready, so API keys can validate a restriction on it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from django.core.exceptions import ImproperlyConfigured
 
 from . import models as m
 
@@ -27,6 +48,24 @@ class Family:
     # API shows them as null to a key restricted on that family unless the ID is listed, and
     # webhook events carrying them count as naming that record.
     refers: dict[str, str] = field(default_factory=dict, hash=False)
+    label: str = ""  # in scope pickers and the CLI; default: the model's plural, capitalised
+    # A record with these values reads as gone through the API (404, left out of lists) though
+    # its row stays: a destroyed playground. DELETE answers 204 and then GET 404, every family.
+    gone: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self):
+        if not self.label:
+            plural = str(self.model._meta.verbose_name_plural)
+            object.__setattr__(self, "label", plural[:1].upper() + plural[1:])
+
+    @property
+    def singular(self) -> str:
+        """The model's name with its article: "a playroom", "an agent"."""
+        return with_article(str(self.model._meta.verbose_name))
+
+
+def with_article(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 FAMILIES: dict[str, Family] = {
@@ -52,12 +91,18 @@ FAMILIES: dict[str, Family] = {
             read_only=("status", "playspec", "expires_at", "error_message"),
             create_event="playground.created",
             delete_event="playground.destroyed",
-            delete_summary="Destroy a playground (its record stays, status destroyed)",
+            delete_summary="Destroy a playground: it reads as gone (404) from then on",
+            gone={"status": "destroyed"},
             event_fields=("playspec_id", "expires_at"),
             refers={"playspec_id": "playspecs"},
         ),
         Family("playzones", m.Playzone),
-        Family("templates", m.Template, fields=("name", "description", "source_url")),
+        Family(
+            "templates",
+            m.Template,
+            fields=("name", "description", "source_url"),
+            label="Import templates",
+        ),
         Family("agents", m.Agent),
         Family("marquees", m.Marquee),
         Family("props", m.Prop),
@@ -67,6 +112,14 @@ FAMILIES: dict[str, Family] = {
         Family("repos", m.Repository),
     ]
 }
+
+# Families whose records live in another app, by name and label (see the module's docstring).
+ELSEWHERE: dict[str, str] = {"webhooks": "Webhooks"}
+
+
+def labels() -> dict[str, str]:
+    """Every family a key's scopes and restrictions can name, with its label."""
+    return {**{f.name: f.label for f in FAMILIES.values()}, **ELSEWHERE}
 
 
 def family_for_model(model) -> Family:
@@ -85,6 +138,10 @@ RESTRICTABLE: dict[str, Restrictable] = {f.name: Restrictable(f.model) for f in 
 
 
 def restrictable_register(family: str, model: type, *, label_field: str = "name") -> None:
+    if family not in ELSEWHERE and family not in FAMILIES:
+        raise ImproperlyConfigured(
+            f"{family!r} is no family: name it in fibe_access.resources.registry.ELSEWHERE"
+        )
     RESTRICTABLE[family] = Restrictable(model, label_field)
 
 

@@ -4,22 +4,32 @@ family's)."""
 
 from __future__ import annotations
 
-from ninja import Schema
-from pydantic import AwareDatetime, Field
+from typing import Annotated
 
-from fibe_access.api.operations import PageIn, Restriction, found, operation, page_of, paginate
+from ninja import Schema
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from fibe_access.api.bodies import NO_NUL, NON_BLANK, In
+from fibe_access.api.errors import found
+from fibe_access.api.operations import Restriction, operation
+from fibe_access.api.pagination import PageIn, page_of, paginate
 
 from . import repos, selectors
 from .models import Repository
 
+Content = Annotated[str, StringConstraints(max_length=repos.MAX_FILE_BYTES, pattern=NO_NUL)]
 
-class PushIn(Schema):
-    message: str = Field(..., min_length=1, max_length=1000)
-    files: dict[str, str | None] = Field(
+
+class PushIn(In):
+    message: str = Field(..., min_length=1, max_length=1000, pattern=NON_BLANK)
+    files: dict[str, Content | None] = Field(
         ...,
         min_length=1,
         max_length=repos.MAX_FILES_PER_PUSH,
-        description="path → content; null removes the path",
+        description="path → content; null removes the path. A file holds at most "
+        f"{repos.MAX_FILE_BYTES // 1024} KiB of UTF-8; a repository at most "
+        f"{repos.MAX_REPO_FILES} files and {repos.MAX_REPO_BYTES // (1024 * 1024)} MiB. A path "
+        f"has 1 to {repos.MAX_PATH} characters.",
     )
 
 

@@ -10,7 +10,8 @@ import pytest
 from fibe_access.accounts.actor import Source
 from fibe_access.api import bodies
 from fibe_access.api.caller import Caller
-from fibe_access.api.operations import REGISTRY, invoke
+from fibe_access.api.invoke import invoke
+from fibe_access.api.operations import REGISTRY
 from fibe_access.resources.models import Playspec
 from fibe_access.resources.registry import FAMILIES
 from keys import scopes

@@ -4,9 +4,10 @@ exactly as REST does, through the same scope and restriction checks."""
 import pytest
 
 from fibe_access.accounts.actor import Source
-from fibe_access.api import operations
+from fibe_access.api import run
 from fibe_access.api.caller import Caller
-from fibe_access.api.operations import REGISTRY, invoke
+from fibe_access.api.invoke import invoke
+from fibe_access.api.operations import REGISTRY
 from fibe_access.resources.models import Playground, Playspec, Secret
 from keys import scopes
 from tests.keys.payloads import path_for
@@ -126,15 +127,33 @@ def test_scope_and_restriction_are_checked_as_for_rest(user, api_client):
 def test_rest_requests_run_through_the_same_run_as_invoke(world, monkeypatch):
     # given a spy on the one function every face goes through
     seen = []
-    real_run = operations.run
+    real_run = run.run
 
     def spy(op, caller, params):
         seen.append((op.name, caller.source))
         return real_run(op, caller, params)
 
-    monkeypatch.setattr(operations, "run", spy)
+    monkeypatch.setattr(run, "run", spy)
     # when REST and invoke call the same operation
     world["client"].get(path_for(REGISTRY["playspecs.get"], world["spec"]))
     invoke("playspecs.get", world["caller"], path={"id": world["spec"].pk})
     # then both went through it, each as itself
     assert seen == [("playspecs.get", Source.API), ("playspecs.get", Source.MCP)]
+
+
+def test_concealment_answers_copies_and_leaves_the_records_alone(user):
+    # given a playground launched from a playspec the key is not restricted to
+    spec, listed = resource_make(Playspec, user), resource_make(Playspec, user)
+    playground = resource_make(Playground, user, playspec=spec)
+    key, _ = api_key_make(
+        user, "playgrounds:read", "playspecs:read", restrictions={"playspecs": [listed.pk]}
+    )
+    caller, op = Caller.for_key(key), REGISTRY["playgrounds.get"]
+    # when the answer is concealed, alone and in a page
+    alone = run.conceal(op, caller, playground)
+    page = run.conceal(REGISTRY["playgrounds.list"], caller, {"items": [playground], "count": 1})
+    # then the answers do not name the playspec
+    assert alone.playspec_id is None and page["items"][0].playspec_id is None
+    # and the record the handler holds still does
+    assert playground.playspec_id == spec.pk and alone is not playground
+    assert page["items"][0] is not playground

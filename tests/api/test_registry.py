@@ -3,6 +3,7 @@ mounts, and what the MCP tools and CLI commands will be generated from."""
 
 from fibe_access.api import operations
 from fibe_access.api.operations import REGISTRY
+from fibe_access.api.pagination import PageIn
 from fibe_access.resources.registry import FAMILIES
 from keys import scopes
 
@@ -77,7 +78,7 @@ def test_inputs_are_described_for_the_faces_that_are_generated():
     assert launch.body is not None and launch.body_optional
     assert REGISTRY["playgrounds.extend"].body_optional is False
     assert REGISTRY["playspecs.create"].body_optional is False
-    assert REGISTRY["playspecs.list"].query is operations.PageIn
+    assert REGISTRY["playspecs.list"].query is PageIn
     assert REGISTRY["webhooks.deliveries"].path_params == ("endpoint_id",)
     assert set(REGISTRY["webhooks.deliveries"].query.model_fields) >= {"event", "status"}
     assert (

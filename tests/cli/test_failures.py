@@ -6,6 +6,7 @@ import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +163,16 @@ def test_usage_errors_exit_2(fibe):
     for args in (["nope"], ["playspecs", "launch"], ["playspecs", "list", "--limit", "x"]):
         result = fibe(*args)
         assert_clean_failure(result, 2)
+
+
+def test_a_conflict_is_its_own_exit_code_with_the_apis_message(fibe, fake):
+    body = b'{"code": "conflict", "message": "A running playground cannot be started."}'
+    server = fake(status=409, body=body, content_type="application/json")
+    # this checkout's CLI, whichever the shared virtualenv has installed
+    here = {"PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+    env = {"FIBE_API_URL": server.url, "FIBE_API_KEY": KEY, **here}
+    result = fibe("playspecs", "list", env=env)
+
+    assert_clean_failure(result, 8, KEY)
+    assert "A running playground cannot be started." in result.err

@@ -56,13 +56,14 @@ BAD = [
     ("get", "/playspecs?limit=100000000000000000000", None, 422, "limit"),
     ("get", "/playspecs?offset=-1", None, 422, "offset"),
     ("get", "/playspecs?offset=99999999999999999999999", None, 422, "offset"),
-    ("post", "/playspecs/{spec}/launch", {"expires_at": "2020-01-01T00:00:00Z"}, 422, "expires_at"),
+    # a time outside the next year conflicts with when it is asked: 409, not invalid input
+    ("post", "/playspecs/{spec}/launch", {"expires_at": "2020-01-01T00:00:00Z"}, 409, None),
     ("post", "/playspecs/{spec}/launch", {"expires_at": "2099-01-01T00:00:00"}, 422, "expires_at"),
-    ("post", "/playspecs/{spec}/launch", {"expires_at": "9999-12-31T23:59:59Z"}, 422, "expires_at"),
+    ("post", "/playspecs/{spec}/launch", {"expires_at": "9999-12-31T23:59:59Z"}, 409, None),
     ("post", "/playspecs/{spec}/launch", {"name": "n" * 500}, 422, "name"),
     ("post", "/playgrounds/{pg}/extend", {}, 422, "expires_at"),
     ("post", "/playgrounds/{pg}/extend", {"expires_at": "yesterday"}, 422, "expires_at"),
-    ("post", "/playgrounds/{pg}/start", {}, 422, "status"),
+    ("post", "/playgrounds/{pg}/start", {}, 409, None),  # running: its state refuses it
     ("put", "/playspecs/{spec}", {"name": "x"}, 405, None),
 ]
 

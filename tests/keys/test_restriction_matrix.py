@@ -11,7 +11,8 @@ import pytest
 
 from fibe_access.accounts.actor import Source
 from fibe_access.api.caller import Caller
-from fibe_access.api.operations import REGISTRY, invoke
+from fibe_access.api.invoke import invoke
+from fibe_access.api.operations import REGISTRY
 from fibe_access.resources.registry import FAMILIES, RESTRICTABLE
 from fibe_access.resources.services import event_data
 from keys import scopes

@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 
 from fibe_access.accounts.actor import Source
 from fibe_access.api.caller import Caller
-from fibe_access.api.operations import REGISTRY, invoke
+from fibe_access.api.invoke import invoke
+from fibe_access.api.operations import REGISTRY
 from fibe_access.resources.models import Playground, Playspec, Secret
 from fibe_access.resources.registry import FAMILIES
 from keys import scopes
@@ -165,8 +166,14 @@ def test_lists_never_show_another_accounts_records(family, user, other_user, api
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_create_always_belongs_to_the_keys_owner(family, user, other_user, api_client):
     _, token = api_key_make(user, f"{family}:write")
-    body = {**CREATE.get(family, {"name": "n"}), "owner": other_user.pk, "owner_id": other_user.pk}
-    response = api_client(token).post(f"/api/v1/{family}", body, content_type="application/json")
+    client, body = api_client(token), CREATE.get(family, {"name": "n"})
+    # naming another owner is refused (a field the body does not take), and makes nothing
+    for field in ("owner", "owner_id"):
+        hijack = {**body, field: other_user.pk}
+        refused = client.post(f"/api/v1/{family}", hijack, content_type="application/json")
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == field
+    assert not FAMILIES[family].model.objects.filter(owner=other_user).exists()
+    response = client.post(f"/api/v1/{family}", body, content_type="application/json")
     assert response.status_code == 201
     assert FAMILIES[family].model.objects.get(pk=response.json()["id"]).owner == user
 

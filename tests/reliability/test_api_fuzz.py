@@ -1,14 +1,18 @@
-"""The API fed whatever its own OpenAPI schema allows (and some of what it does not):
+"""The API fed whatever its own OpenAPI schema allows and much of what it does not:
 schemathesis over /api/v1/openapi.json, in process through the WSGI app, with a valid key that
-holds every scope. Every answer must be a documented status with a body matching its schema,
-never a 5xx, and a 422 must name the field it is about.
+holds every scope, running every one of its checks: every answer a documented status with a
+body matching its schema and never a 5xx; every schema-valid request accepted (or refused only
+for a documented reason: 401/403/404/409/429); every schema-violating request refused; and,
+walking the schema's links (create → read → update → action → delete), a deleted record gone.
+What the API deliberately does differently is said in the schema, not exempted here, with one
+exception still open: ``positive_data_acceptance`` is left out of the per-operation run, because
+the schema cannot yet say that no string nested anywhere in a Playspec's free-form ``config``
+may hold a NUL (PostgreSQL cannot store one), nor what a repository file's path may be.
 
-Two of schemathesis's checks are left out, on purpose:
-- ``negative_data_rejection`` wants unknown query parameters (``?=null``) refused; the API, like
-  most, ignores parameters it does not know.
-- ``positive_data_acceptance`` wants every schema-valid body accepted; the model validates more
-  than the schema says (a blank name, a null ``description``, a ``job_env`` key pattern, a URL
-  scheme), and answers those with a documented 422 ``{"code", "message"}`` naming the field."""
+Host names are resolved to a public documentation address: whether a webhook's host resolves
+is the internet's business, not this machine's."""
+
+import socket
 
 import pytest
 import schemathesis
@@ -16,24 +20,35 @@ from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import (
-    negative_data_rejection,
-    positive_data_acceptance,
-)
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from keys import scopes
 from tests.support.factories import UserFactory, api_key_make
 
-MAX_EXAMPLES = 10  # per operation; ~70 operations keep the run under two minutes
+MAX_EXAMPLES = 10  # per operation; ~80 operations keep the run within minutes
+STATEFUL_EXAMPLES = 15  # scenarios, each at most STATEFUL_STEPS calls
+STATEFUL_STEPS = 8
+PUBLIC = "93.184.215.14"  # a public address; nothing is sent to it
 
 
 @pytest.fixture
-def api_schema(db):
+def api_schema(db, monkeypatch, all_scopes_token):
     # Like django.test.Client: the handler must not close the test's connection (it sits in a
     # transaction the test rolls back) at the end of each request.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
-    yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host in ("localhost", "127.0.0.1", "::1"):
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC, port or 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+    # the key as the user's own credentials: every check knows it is meant to be valid
+    loaded.config.update(headers={"Authorization": f"Bearer {all_scopes_token}"})
+    yield loaded
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
 
@@ -51,19 +66,36 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @pytest.mark.reliability
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_answers_every_generated_request_within_its_schema(case, all_scopes_token):
-    # given any request the schema describes, sent with a key holding every scope
-    # then the answer is documented, matches its schema, and is not a server error
-    response = case.call_and_validate(
-        headers={"Authorization": f"Bearer {all_scopes_token}"},
-        excluded_checks=[negative_data_rejection, positive_data_acceptance],
-    )
+def test_api_answers_every_generated_request_within_its_schema(case):
+    # given any request the schema describes (or breaks), sent with a key holding every scope
+    # then every check holds
+    response = case.call_and_validate(excluded_checks=[positive_data_acceptance])
     # and a 422 names every field it is about
     if response.status_code == 422:
-        error = response.json()
-        fields = [e["field"] for e in error["errors"]]
-        assert fields and all(fields), error
-        assert error["message"].startswith(f"{fields[0]}: "), error
+        _names_its_fields(response.json())
+
+
+@pytest.mark.reliability
+@pytest.mark.timeout(900)
+def test_api_walks_its_links_and_every_check_holds(api_schema):
+    # given the schema's links from each create to what takes its ID
+    Workflow = api_schema.as_state_machine()  # noqa: N806 - a class
+    # when scenarios create, read, update, act on and delete records
+    # then every answer passes every check, a deleted record included (use_after_free)
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+
+
+def _names_its_fields(error: dict) -> None:
+    fields = [e["field"] for e in error["errors"]]
+    assert fields and all(fields), error
+    assert error["message"].startswith(f"{fields[0]}: "), error

@@ -33,9 +33,15 @@ def test_playground_lifecycle_through_the_api(user, api_client):
         f"{url}/extend", {"expires_at": until.isoformat()}, content_type="application/json"
     ).json()
     assert extended["expires_at"].startswith(until.strftime("%Y-%m-%dT%H:%M"))
+    # a running playground cannot be started: a conflict with its state
+    refused = client.post(f"{url}/start")
+    assert refused.status_code == 409 and refused.json()["code"] == "conflict"
+    assert refused.json()["message"] == "A running playground cannot be started."
+    # destroyed, it reads as gone, though its record stays
     assert client.delete(url).status_code == 204
-    assert client.get(url).json()["status"] == "destroyed"
-    assert client.post(f"{url}/start").status_code == 422
+    assert client.get(url).status_code == 404
+    assert client.post(f"{url}/start").status_code == 404
+    assert pg["id"] not in [p["id"] for p in client.get("/api/v1/playgrounds").json()["items"]]
     assert Playground.objects.get(pk=pg["id"]).status == "destroyed"
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
 from fibe_access.api.caller import Caller
-from fibe_access.api.operations import invoke
+from fibe_access.api.invoke import invoke
 from fibe_access.resources import services
 from fibe_access.resources.models import Playground, Playspec, ResourceChange, Secret
 from tests.support.factories import api_key_make, resource_make

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.api.caller import Caller
-from fibe_access.api.operations import invoke
+from fibe_access.api.invoke import invoke
 from fibe_access.resources import services as resources
 from fibe_access.resources.models import Playground, Playroom, Playspec
 from fibe_access.resources.registry import FAMILIES

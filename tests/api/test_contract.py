@@ -1,0 +1,145 @@
+"""The OpenAPI schema says what the server accepts: bodies are objects, fields are nullable only
+when they may be null, unknown fields are refused, state conflicts are a documented 409, a
+deleted record is gone, creates link to what takes their ID, and the MCP tools carry the same
+constraints."""
+
+import pytest
+
+from fibe_access.api.operations import REGISTRY
+from fibe_access.mcp import tools
+from fibe_access.resources.models import Playground, Playspec
+from tests.support.factories import api_key_make, resource_make
+
+NOT_OBJECTS = [("null", "null"), ("[]", "an array"), ("7", "a number"), ('"x"', "a string")]
+
+
+@pytest.fixture
+def schema(client, db):
+    return client.get("/api/v1/openapi.json").json()
+
+
+@pytest.fixture
+def spec_client(user, api_client):
+    spec = resource_make(Playspec, user)
+    _, token = api_key_make(user, "playspecs:manage", "playgrounds:manage", "launch:write")
+    return spec, api_client(token)
+
+
+@pytest.mark.parametrize(("body", "kind"), NOT_OBJECTS)
+@pytest.mark.parametrize("where", ["patch", "launch"])
+def test_a_body_that_is_not_an_object_is_a_422_naming_the_body(body, kind, where, spec_client):
+    spec, client = spec_client
+    url = f"/api/v1/playspecs/{spec.pk}" + ("/launch" if where == "launch" else "")
+    send = client.patch if where == "patch" else client.post
+    answer = send(url, body, content_type="application/json")
+    assert answer.status_code == 422, answer.content
+    assert answer.json()["errors"] == [
+        {"field": "body", "message": f"Send a JSON object, not {kind}."}
+    ]
+    assert not Playground.objects.exists()
+    # and no body at all is the empty object an optional body allows
+    assert client.generic("POST", f"/api/v1/playspecs/{spec.pk}/launch").status_code == 201
+
+
+def test_patch_fields_are_optional_and_not_nullable_in_the_schema_and_the_server(
+    schema, spec_client
+):
+    spec, client = spec_client
+    patch = schema["components"]["schemas"]["PlayspecPatch"]
+    assert "required" not in patch and patch["additionalProperties"] is False
+    name = patch["properties"]["name"]
+    assert (name["type"], name["minLength"], "anyOf" in name, "default" in name) == (
+        "string",
+        1,
+        False,
+        False,
+    )
+    answer = client.patch(f"/api/v1/playspecs/{spec.pk}", {"name": None}, "application/json")
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "name"
+
+
+def test_every_body_refuses_the_fields_it_does_not_name(schema, spec_client):
+    for op in REGISTRY.values():
+        if op.body is not None:
+            assert op.body.model_json_schema()["additionalProperties"] is False, op.name
+    spec, client = spec_client
+    answer = client.patch(f"/api/v1/playspecs/{spec.pk}", {"colour": "red"}, "application/json")
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "colour"
+    spec.refresh_from_db()
+    assert spec.name != "red"
+
+
+def test_rules_the_model_enforces_are_in_the_schema(schema):
+    parts = schema["components"]["schemas"]
+    assert parts["JobEnvIn"]["properties"]["key"]["pattern"] == "^[A-Za-z_][A-Za-z0-9_]*$"
+    assert parts["SecretIn"]["properties"]["value"]["minLength"] == 1
+    assert parts["TemplateIn"]["properties"]["source_url"]["pattern"].startswith("^https?://")
+    assert "anyOf" not in parts["PlayroomIn"]["properties"]["description"]
+    assert parts["PlaygroundOut"]["properties"]["status"]["enum"] == list(Playground.Status.values)
+    events = parts["EndpointIn"]["properties"]["events"]
+    assert events["minItems"] == 1 and "enum" in events["items"]
+
+
+def test_state_conflicts_are_a_409_documented_per_operation(schema, user, spec_client):
+    _, client = spec_client
+    running = resource_make(Playground, user, status=Playground.Status.RUNNING)
+    answer = client.post(f"/api/v1/playgrounds/{running.pk}/start")
+    assert answer.status_code == 409
+    assert answer.json() == {
+        "code": "conflict",
+        "message": "A running playground cannot be started.",
+    }
+    documented = {
+        op.name
+        for op in REGISTRY.values()
+        if 409 in _responses(schema, op) and "409 `conflict`" in op.description
+    }
+    assert {"playgrounds.start", "playgrounds.stop", "playgrounds.extend"} <= documented
+    assert {op.name for op in REGISTRY.values() if op.conflict} == documented
+
+
+def test_a_deleted_record_is_gone_in_every_family(schema, user, spec_client):
+    spec, client = spec_client
+    playground = resource_make(Playground, user, playspec=spec)
+    for url in (f"/api/v1/playgrounds/{playground.pk}", f"/api/v1/playspecs/{spec.pk}"):
+        assert client.delete(url).status_code == 204
+        assert client.get(url).status_code == 404
+        assert client.delete(url).status_code == 404
+    for op in REGISTRY.values():
+        if op.method == "DELETE":
+            assert op.status == 204 and 204 in _responses(schema, op)
+    assert "not found (404)" in REGISTRY["playgrounds.delete"].description
+    assert "playground.destroyed" in REGISTRY["playgrounds.delete"].description
+
+
+def test_every_create_links_to_the_operations_taking_its_id(schema):
+    for op in REGISTRY.values():
+        if op.action != "create":
+            continue
+        links = _entry(schema, op)["responses"]["201"]["links"]
+        targets = {link["operationId"] for link in links.values()}
+        for action in ("get", "update", "delete"):
+            assert REGISTRY[f"{op.group}.{action}"].operation_id in targets, op.name
+        for link in links.values():
+            assert list(link["parameters"].values()) == ["$response.body#/id"]
+    launched = _entry(schema, REGISTRY["playspecs.launch"])["responses"]["201"]["links"]
+    assert REGISTRY["playgrounds.start"].operation_id in {
+        link["operationId"] for link in launched.values()
+    }
+
+
+def test_mcp_tools_carry_the_same_constraints():
+    key = tools.input_schema(REGISTRY["job_env.create"])["properties"]["key"]
+    assert key["pattern"] == "^[A-Za-z_][A-Za-z0-9_]*$" and key["minLength"] == 1
+    name = tools.input_schema(REGISTRY["playrooms.update"])["properties"]["name"]
+    assert name["minLength"] == 1 and "anyOf" not in name
+    events = tools.input_schema(REGISTRY["webhooks.create"])["properties"]["events"]
+    assert "enum" in events["items"]
+
+
+def _entry(schema, op):
+    return schema["paths"]["/api/v1" + op.path][op.method.lower()]
+
+
+def _responses(schema, op):
+    return {int(status) for status in _entry(schema, op)["responses"]}

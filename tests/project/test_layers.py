@@ -1,32 +1,13 @@
-"""Dependencies point one way, as ../shared/DESIGN.md draws them (imports inside functions
+"""Dependencies point one way, as docs/architecture.md draws them (imports inside functions
 count too). ``python3 ../shared/tools/import_circles.py`` checks there are no circles; this
 checks the direction between apps."""
 
-import ast
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _imports(path: Path) -> set[str]:
-    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*parent, base] if base else parent)
-            found |= {base} | {f"{base}.{alias.name}" for alias in node.names}
-    return found
+from tests.support.imports import ROOT, imports_in
 
 
 def imports_of(folder: str) -> set[str]:
     files = [p for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts]
-    return set().union(*(_imports(p) for p in files))
+    return set().union(*(imports_in(p) for p in files))
 
 
 def _within(names: set[str], package: str) -> set[str]:
@@ -55,6 +36,6 @@ def test_the_api_site_is_imported_only_by_urls():
         for path in ROOT.glob("**/*.py")
         if ".venv" not in path.parts
         and "tests" not in path.parts
-        and any(n.startswith("fibe_access.api.site") for n in _imports(path))
+        and any(n.startswith("fibe_access.api.site") for n in imports_in(path))
     }
     assert importers == {"fibe_access/urls.py", "bench/auth.py"}

@@ -10,7 +10,16 @@ from typing import Any
 import requests
 
 from .config import LOGIN_HINT, Credentials
-from .errors import AUTH, ERROR, FORBIDDEN, NOT_FOUND, RATE_LIMITED, UNREACHABLE, CliError
+from .errors import (
+    AUTH,
+    ERROR,
+    FORBIDDEN,
+    NOT_FOUND,
+    RATE_LIMITED,
+    UNREACHABLE,
+    CliError,
+    ConfirmationNeeded,
+)
 
 BASE_PATH = "/api/v1"
 TIMEOUT = (10, 60)  # connect, read (seconds)
@@ -88,6 +97,12 @@ class Api:
                 hint="Is FIBE_API_URL a Fibe server?" if status == 404 else "",
             )
         message = data["message"]
+        if status == 403 and data.get("code") == "confirmation_required":
+            return ConfirmationNeeded(
+                message,
+                url=str(data.get("confirmation_url", ""))[:500],
+                confirmation_id=data.get("confirmation_id"),
+            )
         problems = data.get("errors") if status == 422 else None
         if isinstance(problems, list) and len(problems) > 1:
             message += "".join(

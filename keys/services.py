@@ -108,8 +108,10 @@ def key_create(
     restrictions: dict | None = None,
     is_agent: bool = False,
     rate_limit_per_minute: int | None = None,
+    confirm_destructive: bool | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns it with its token, which is never available again."""
+    """Create a key; returns it with its token, which is never available again.
+    ``confirm_destructive`` None: on for an agent key, off for others."""
     actor.require_step_up()
     require_verified(actor=actor, owner=owner)
     try:
@@ -128,6 +130,7 @@ def key_create(
         restrictions=clean_restrictions(owner=owner, scope_names=names, restrictions=restrictions),
         is_agent=bool(is_agent),
         rate_limit_per_minute=rate_limit_per_minute,
+        confirm_destructive=bool(is_agent if confirm_destructive is None else confirm_destructive),
     )
     token = _set_token(key)
     key.full_clean()
@@ -177,6 +180,26 @@ def key_delete(*, actor: Actor, key: ApiKey) -> None:
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_DELETED, label=key.label, key_id=key.pk)
     key.delete()
     _forget(key.digest)
+
+
+@transaction.atomic
+def key_set_confirm_destructive(*, actor: Actor, key: ApiKey, on: bool) -> ApiKey:
+    """Turn "Confirm destructive actions" on or off for a key (issue 22)."""
+    actor.require_step_up()
+    key = _locked(key)
+    if key.confirm_destructive != bool(on):
+        key.confirm_destructive = bool(on)
+        key.save(update_fields=["confirm_destructive"])
+        _forget(key.digest)
+    security_log(
+        actor=actor,
+        user=key.owner,
+        kind=Kind.KEY_CONFIRM_CHANGED,
+        label=key.label,
+        key_id=key.pk,
+        on=key.confirm_destructive,
+    )
+    return key
 
 
 @transaction.atomic

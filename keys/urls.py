@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import confirmation_views, views
 
 app_name = "keys"
 
@@ -12,4 +12,15 @@ urlpatterns = [
     path("<int:key_id>/expire/", views.key_expire, name="expire"),
     path("<int:key_id>/delete/", views.key_delete, name="delete"),
     path("<int:key_id>/reveal/", views.key_reveal, name="reveal"),
+    # issue 22: confirm destructive actions
+    path(
+        "<int:key_id>/confirm-destructive/",
+        confirmation_views.key_confirm_switch,
+        name="confirm_switch",
+    ),
+    path(
+        "confirmations/<int:confirmation_id>/",
+        confirmation_views.confirmation,
+        name="confirmation",
+    ),
 ]

@@ -14,7 +14,7 @@ from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.pages import confirm_page, verified_email_required
 from fibe_access.accounts.stepup import step_up_required
 
-from . import presenters, selectors, services
+from . import confirmations, presenters, selectors, services
 from .forms import KeyCreateForm
 from .models import ApiKey
 
@@ -37,7 +37,10 @@ def _show_token_once(request, key: ApiKey, token: str):
 @step_up_required
 def key_list(request):
     keys = list(selectors.key_list(owner=request.user))
-    return render(request, "keys/list.html", {"cards": presenters.key_cards(keys)})
+    pending = confirmations.pending_by_key(owner=request.user)  # issue 22
+    return render(
+        request, "keys/list.html", {"cards": presenters.key_cards(keys), "pending": pending}
+    )
 
 
 @login_required
@@ -58,6 +61,7 @@ def key_create(request):
                 expires_at=data["expires_at"],
                 restrictions=data["restrictions"],
                 is_agent=data["is_agent"],
+                confirm_destructive=data["confirm_destructive_on"],
             )
         except ValidationError as exc:
             _add_service_errors(form, exc)

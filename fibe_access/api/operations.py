@@ -32,7 +32,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from keys import scopes
 
-from . import bodies, errors
+from . import bodies, confirm, errors
 from .caller import Caller
 from .errors import Error, NotFound, ScopeDenied
 
@@ -210,6 +210,13 @@ def run(op: Operation, caller: Caller, params: dict[str, Any]) -> Any:
         ids = caller.restricted_ids(op.family)
         if ids is not None and params[op.path_params[0]] not in ids:
             raise NotFound()
+    # --- Issue 22, confirm destructive actions: the whole hook, the last check before the
+    # handler. A destructive operation on a credential with the switch on runs only by
+    # claiming its owner's approval (fibe_access.api.confirm); others pay nothing here. ---
+    if op.destructive and caller.key.confirm_destructive:
+        return confirm.run_confirmed(
+            op, caller, params, lambda: _conceal(op, caller, op.handler(caller, **params))
+        )
     return _conceal(op, caller, op.handler(caller, **params))
 
 

@@ -14,6 +14,7 @@ import mcp_types as types
 from asgiref.sync import sync_to_async
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.exceptions import UrlElicitationRequiredError
 
 from fibe_access.api.caller import Caller
 
@@ -39,6 +40,7 @@ def build(caller: Caller, narrowing: tools.Narrowing) -> Server:
             outcome = await sync_to_async(tools.call, thread_sensitive=True)(
                 op, caller, params.arguments
             )
+        _elicit_confirmation(outcome)
         return types.CallToolResult(
             content=[types.TextContent(text=outcome.text())],
             structured_content=outcome.structured(),
@@ -52,6 +54,24 @@ def build(caller: Caller, narrowing: tools.Narrowing) -> Server:
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+    )
+
+
+def _elicit_confirmation(outcome: tools.Outcome) -> None:
+    """A destructive call waiting for a person's approval (issue 22) is the MCP spec's
+    URL-elicitation-required error (-32042): the host shows the message and the URL."""
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    if outcome.status != 403 or body.get("code") != "confirmation_required":
+        return
+    raise UrlElicitationRequiredError(
+        [
+            types.ElicitRequestURLParams(
+                message=body["message"],
+                url=body["confirmation_url"],
+                elicitation_id=f"confirmation-{body['confirmation_id']}",
+            )
+        ],
+        body["message"],
     )
 
 

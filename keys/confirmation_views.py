@@ -14,14 +14,14 @@ from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.pages import confirm_page
 from fibe_access.accounts.stepup import step_up_required
 
-from . import confirmations, selectors, services
+from . import confirmations, services
 
 
 @login_required
 @step_up_required
 @require_http_methods(["GET", "POST"])
 def key_confirm_switch(request, key_id: int):
-    key = selectors.key_get(owner=request.user, pk=key_id)
+    key = confirmations.credential_get(owner=request.user, pk=key_id)
     if key is None:
         raise Http404("No such API key.")
     turn_on = not key.confirm_destructive

@@ -180,6 +180,11 @@ def confirmation_decide(*, actor: Actor, confirmation: Confirmation, approve: bo
     return confirmation
 
 
+def credential_get(*, owner, pk: int) -> ApiKey | None:
+    """The owner's key ``pk``, an OAuth grant's included (its switch is on its app's card)."""
+    return ApiKey.objects.filter(owner=owner, pk=pk).first()
+
+
 def confirmation_get(*, owner, pk: int) -> Confirmation | None:
     return Confirmation.objects.select_related("key").filter(key__owner=owner, pk=pk).first()
 

@@ -245,3 +245,48 @@ def test_non_destructive_calls_cost_no_extra_query(
     with django_assert_num_queries(len(baseline)):
         calls(on)
     assert not Confirmation.objects.exists()
+
+
+def test_the_switch_changes_only_after_a_step_up_and_is_logged(
+    user, logged_in_client, make_stepped_up_client
+):
+    key, _ = api_key_make(user, *SCOPES)
+    path = f"/profile/api-keys/{key.pk}/confirm-destructive/"
+    refused = logged_in_client.post(path)
+    assert refused.status_code == 302 and "next=" in refused["Location"]
+    key.refresh_from_db()
+    assert key.confirm_destructive is False
+    owner = make_stepped_up_client(user)
+    assert owner.get(path).status_code == 200
+    assert owner.post(path).status_code == 302
+    key.refresh_from_db()
+    assert key.confirm_destructive is True
+    row = SecurityEvent.objects.get(kind=Kind.KEY_CONFIRM_CHANGED)
+    assert row.detail["on"] is True and row.detail["key_id"] == key.pk
+
+
+def test_an_oauth_grants_switch_is_on_its_app_card(user, make_stepped_up_client):
+    from fibe_access.oauth.models import Grant, OAuthClient
+
+    key, _ = api_key_make(user, *SCOPES, confirm_destructive=True)
+    client = OAuthClient.objects.create(client_id="app", kind="dcr", client_name="Host")
+    Grant.objects.create(owner=user, client=client, key=key, resource="mcp", redirect_host="h")
+    owner = make_stepped_up_client(user)
+    page = owner.get("/profile/api-keys/").content.decode()
+    assert f"/profile/api-keys/{key.pk}/confirm-destructive/" in page
+    owner.post(f"/profile/api-keys/{key.pk}/confirm-destructive/")
+    key.refresh_from_db()
+    assert key.confirm_destructive is False
+
+
+def test_the_owner_is_told_once_through_the_notice_limits(
+    user, guarded, mailoutbox, django_capture_on_commit_callbacks
+):
+    key, client = guarded
+    specs = [resource_make(Playspec, user) for _ in range(3)]
+    for spec in specs:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.delete(f"/api/v1/playspecs/{spec.pk}").status_code == 403
+    mails = [m for m in mailoutbox if "waits for your approval" in m.subject]
+    assert len(mails) == 1 and mails[0].to == [user.email]
+    assert key.label in mails[0].body

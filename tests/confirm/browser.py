@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from tests.e2e.conftest import CHROMIUM, screenshot
+from tests.e2e.conftest import screenshot
 
 from .conftest import PASSWORD
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage"]
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 3,
@@ -21,25 +20,22 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
 @contextmanager
-def browser_page(base_url: str, device: dict | None = None):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(base_url=base_url, **(device or DESKTOP))
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        violations: list[str] = []
-        page.on(
-            "console",
-            lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
-        )
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-        assert violations == []
+def browser_page(browser, base_url: str, device: dict | None = None):
+    """A page of the session's Chromium (tests/e2e's ``browser`` fixture: one Playwright per
+    session, so this mixes with the e2e tests) whose CSP violations fail the test."""
+    context = browser.new_context(base_url=base_url, **(device or DESKTOP))
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    try:
+        yield page
+    finally:
+        context.close()
+    assert violations == []
 
 
 def sign_in(page, owner) -> None:

@@ -6,20 +6,19 @@ import re
 import pytest
 
 from fibe_access.oauth.models import Grant
-from tests.e2e.conftest import Person, browser, page  # noqa: F401 - fixtures
-from tests.e2e.conftest import device as device  # noqa: F401
+from tests.e2e.conftest import Person
 from tests.oauth.test_consent_page import _open_consent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def person(page, transactional_db):  # noqa: F811
+def person(page, transactional_db):
     return Person(page, "ada@example.com").sign_up_and_enrol()
 
 
 @pytest.mark.parametrize("untick", [False, True])
-def test_consent_box_is_on_by_default(page, person, live_server, untick):  # noqa: F811
+def test_consent_box_is_on_by_default(page, person, live_server, untick):
     page.route(re.compile(r"^http://127\.0\.0\.1:8765/"), lambda r: r.fulfill(status=200))
     _open_consent(page, person, live_server, scope="mcp:access playspecs:delete")
     box = page.get_by_label("Confirm destructive actions")

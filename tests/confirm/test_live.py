@@ -62,14 +62,14 @@ def asked(site: str, token: str, name: str, arguments: dict) -> str:
     return elicitation.url
 
 
-def test_mcp_delete_waits_for_the_owner_then_passes_exactly_once(confirm_server, owner):
+def test_mcp_delete_waits_for_the_owner_then_passes_exactly_once(confirm_server, owner, browser):
     site = confirm_server.url + "/mcp"
     _, token = api_key_make(owner.user, *SCOPES, is_agent=True)  # agent keys: on by default
     spec = resource_make(Playspec, owner.user, name="nightly build")
     url = asked(site, token, "playspecs_delete", {"id": spec.pk})
     assert url.startswith(confirm_server.url + "/profile/api-keys/confirmations/")
     assert Playspec.objects.filter(pk=spec.pk).exists()
-    with browser_page(confirm_server.url, PHONE) as page:
+    with browser_page(browser, confirm_server.url, PHONE) as page:
         open_and_decide(page, owner, url, "Approve", shot="confirmation-phone")
     assert call(site, token, "playspecs_delete", {"id": spec.pk}) == (False, {"status": 204})
     assert not Playspec.objects.filter(pk=spec.pk).exists()
@@ -77,13 +77,13 @@ def test_mcp_delete_waits_for_the_owner_then_passes_exactly_once(confirm_server,
     asked(site, token, "playspecs_delete", {"id": spec.pk})
 
 
-def test_mcp_approval_is_bound_to_arguments_and_key(confirm_server, owner):
+def test_mcp_approval_is_bound_to_arguments_and_key(confirm_server, owner, browser):
     site = confirm_server.url + "/mcp"
     _, token = api_key_make(owner.user, *SCOPES, is_agent=True)
     _, other = api_key_make(owner.user, *SCOPES, is_agent=True, label="other agent")
     one, two = resource_make(Playspec, owner.user), resource_make(Playspec, owner.user)
     url = asked(site, token, "playspecs_delete", {"id": one.pk})
-    with browser_page(confirm_server.url, DESKTOP) as page:
+    with browser_page(browser, confirm_server.url, DESKTOP) as page:
         open_and_decide(page, owner, url, "Approve", shot="confirmation-desktop")
     asked(site, token, "playspecs_delete", {"id": two.pk})  # other arguments
     asked(site, other, "playspecs_delete", {"id": one.pk})  # another key
@@ -95,17 +95,17 @@ def test_mcp_approval_is_bound_to_arguments_and_key(confirm_server, owner):
     assert call(site, token, "playspecs_delete", {"id": one.pk})[0] is False
 
 
-def test_mcp_deny_and_expiry_refuse(confirm_server, owner):
+def test_mcp_deny_and_expiry_refuse(confirm_server, owner, browser):
     site = confirm_server.url + "/mcp"
     _, token = api_key_make(owner.user, *SCOPES, is_agent=True)
     spec = resource_make(Playspec, owner.user)
     url = asked(site, token, "playspecs_delete", {"id": spec.pk})
-    with browser_page(confirm_server.url) as page:
+    with browser_page(browser, confirm_server.url) as page:
         open_and_decide(page, owner, url, "Deny")
     assert asked(site, token, "playspecs_delete", {"id": spec.pk}) != url
     # approved, then time moves past its 10 minutes
     url = asked(site, token, "playspecs_delete", {"id": spec.pk})
-    with browser_page(confirm_server.url) as page:
+    with browser_page(browser, confirm_server.url) as page:
         open_and_decide(page, owner, url, "Approve")
     past = timezone.now() - timedelta(minutes=10, seconds=1)
     Confirmation.objects.filter(status="approved").update(
@@ -164,14 +164,14 @@ def wait_for_url(proc: subprocess.Popen) -> str:
     raise AssertionError(f"no confirmation URL in: {seen}")
 
 
-def test_cli_delete_prints_the_url_waits_and_deletes_once_approved(confirm_server, owner):
+def test_cli_delete_prints_the_url_waits_and_deletes_once_approved(confirm_server, owner, browser):
     _, token = api_key_make(owner.user, *SCOPES[1:], confirm_destructive=True)
     spec = resource_make(Playspec, owner.user)
     proc = fibe(confirm_server.url, token, "playspecs", "delete", str(spec.pk), "--yes")
     try:
         url = wait_for_url(proc)
         assert proc.poll() is None  # waiting
-        with browser_page(confirm_server.url) as page:
+        with browser_page(browser, confirm_server.url) as page:
             open_and_decide(page, owner, url, "Approve")
         out, err = proc.communicate(timeout=30)
     finally:
@@ -181,13 +181,13 @@ def test_cli_delete_prints_the_url_waits_and_deletes_once_approved(confirm_serve
     assert not Playspec.objects.filter(pk=spec.pk).exists()
 
 
-def test_cli_delete_denied_exits_8(confirm_server, owner):
+def test_cli_delete_denied_exits_8(confirm_server, owner, browser):
     _, token = api_key_make(owner.user, *SCOPES[1:], confirm_destructive=True)
     spec = resource_make(Playspec, owner.user)
     proc = fibe(confirm_server.url, token, "playspecs", "delete", str(spec.pk), "--yes")
     try:
         url = wait_for_url(proc)
-        with browser_page(confirm_server.url) as page:
+        with browser_page(browser, confirm_server.url) as page:
             open_and_decide(page, owner, url, "Deny")
         out, err = proc.communicate(timeout=30)
     finally:

@@ -10,7 +10,7 @@ from django.test import Client
 from fibe_access.accounts.models import User
 from fibe_access.resources.models import Playspec
 from keys.models import ApiKey, Confirmation
-from tests.e2e.conftest import Person, browser, page  # noqa: F401 - fixtures
+from tests.e2e.conftest import Person
 from tests.e2e.test_responsive import DEVICES, Looker
 from tests.support.factories import api_key_make, resource_make
 
@@ -24,7 +24,7 @@ def device(request):
     return DEVICES[request.param]
 
 
-def test_confirmation_pages_fit_and_pass_axe(page, device, transactional_db):  # noqa: F811
+def test_confirmation_pages_fit_and_pass_axe(page, device, transactional_db):
     look = Looker(page, device)
     person = Person(page, "grace@example.com").sign_up_and_enrol()
     user = User.objects.get(email=person.email)

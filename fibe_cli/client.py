@@ -20,6 +20,7 @@ from .errors import (
     RATE_LIMITED,
     UNREACHABLE,
     CliError,
+    ConfirmationNeeded,
 )
 
 BASE_PATH = "/api/v1"
@@ -101,6 +102,12 @@ class Api:
                 hint="Is FIBE_API_URL a Fibe server?" if status == 404 else "",
             )
         message = data["message"]
+        if status == 403 and data.get("code") == "confirmation_required":
+            return ConfirmationNeeded(
+                message,
+                url=str(data.get("confirmation_url", ""))[:500],
+                confirmation_id=data.get("confirmation_id"),
+            )
         problems = data.get("errors") if status == 422 else None
         if isinstance(problems, list) and len(problems) > 1:
             message += "".join(

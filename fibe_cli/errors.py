@@ -13,6 +13,7 @@ FORBIDDEN = 5  # the key lacks the scope the operation needs
 NOT_FOUND = 6  # no such record, or one outside the key's restriction
 RATE_LIMITED = 7  # the key's requests per minute are spent
 CONFLICT = 8  # the record's state refuses the request (a running playground cannot be started)
+NOT_CONFIRMED = 9  # a destructive call a person did not approve (--no-wait, denied, lapsed)
 INTERRUPTED = 130  # Ctrl-C
 
 EXIT_CODES_HELP = f"""\b
@@ -26,6 +27,8 @@ Exit codes:
   {NOT_FOUND}    not found (or outside the key's restriction)
   {RATE_LIMITED}    rate limited: the key's requests per minute are spent
   {CONFLICT}    conflict: the record's state refuses it (the API's 409)
+  {NOT_CONFIRMED}    not confirmed: the key needs a person to approve destructive calls, and
+       they have not (with --no-wait), denied it, or let it lapse (10 minutes)
   {INTERRUPTED}  interrupted (Ctrl-C)"""
 
 
@@ -37,6 +40,15 @@ class CliError(Exception):
         self.message = message
         self.code = code
         self.hint = hint
+
+
+class ConfirmationNeeded(CliError):  # noqa: N818 - the API's confirmation_required
+    """A destructive call waiting for a person's approval at ``url``."""
+
+    def __init__(self, message: str, *, url: str, confirmation_id):
+        super().__init__(message, NOT_CONFIRMED, hint=f"Approve or deny it at {url}")
+        self.url = url
+        self.confirmation_id = confirmation_id
 
 
 _SECRETS: set[str] = set()

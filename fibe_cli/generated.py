@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from . import config, output
+from . import config, confirm, output
 from .client import Api
 from .errors import USAGE, CliError, keep_secret
 from .spec import load
@@ -21,7 +21,7 @@ from .spec import load
 COVERED = {"me"}
 # Not shown in list tables (`get` shows every field).
 QUIET_COLUMNS = {"description", "updated_at"}
-OWN_OPTIONS = {"json", "all", "yes"}
+OWN_OPTIONS = {"json", "all", "yes", "no_wait"}
 
 
 class JsonValue(click.ParamType):
@@ -118,6 +118,15 @@ def command(op: dict) -> click.Command:
         params.append(click.Option(["--all", "all_pages"], is_flag=True, help="Follow every page."))
     if op["kind"] == "delete":
         params.append(click.Option(["--yes", "-y"], is_flag=True, help="Do not ask to confirm."))
+    if op.get("destructive"):
+        params.append(
+            click.Option(
+                ["--no-wait"],
+                is_flag=True,
+                help="When the key needs a person to approve this call, print the URL and exit "
+                "(code 9) instead of waiting.",
+            )
+        )
     params.append(
         click.Option(["--json", "as_json"], is_flag=True, help="Print only JSON on stdout.")
     )
@@ -180,6 +189,7 @@ def _rules(rules: dict) -> str:
 def run(op: dict, values: dict) -> None:
     as_json, all_pages = values.pop("as_json"), values.pop("all_pages", False)
     confirmed = values.pop("yes", False)
+    wait = not values.pop("no_wait", False)
     path = op["path"].format(**{p: values.pop(p) for p in op["path_params"]})
     inputs: dict[str, dict] = {"query": {}, "body": {}}
     for dest, value in values.items():
@@ -195,7 +205,7 @@ def run(op: dict, values: dict) -> None:
     if all_pages:
         data = every_item(api, path, inputs["query"])
     else:
-        data = api.call(op["method"], path, params=inputs["query"], body=body)
+        data = confirm.call(api, op["method"], path, params=inputs["query"], body=body, wait=wait)
     show(op, data, as_json=as_json, path=path)
 
 

@@ -14,6 +14,11 @@ EXPIRY_CHOICES = [
     ("none", "No expiry"),
     ("date", "On a date"),
 ]
+CONFIRM_CHOICES = [
+    ("auto", "On for agent keys, off for others"),
+    ("on", "On: a person approves every destructive call"),
+    ("off", "Off"),
+]
 RESTRICT_PREFIX = "restrict_"
 MAX_RESOURCE_CHOICES = 500
 
@@ -62,6 +67,16 @@ class KeyCreateForm(AllowedIpsMixin, RefuseNulMixin, forms.Form):
         required=False,
         help_text="Stores the token so a Genie can read it at runtime. Anyone with access to "
         "your account can read it too. Only tick this if an agent needs it.",
+    )
+
+    confirm_destructive = forms.ChoiceField(
+        label="Confirm destructive actions",
+        choices=CONFIRM_CHOICES,
+        initial="auto",
+        required=False,  # left out (a script posting the form): as "auto"
+        widget=forms.RadioSelect,
+        help_text="Deletes, destroys, recreates and secret changes made with this key wait "
+        "until you approve each one here, after your second factor.",
     )
 
     def __init__(
@@ -138,6 +153,8 @@ class KeyCreateForm(AllowedIpsMixin, RefuseNulMixin, forms.Form):
                 continue
             restrictions[family] = sorted(set(ids))
         data["restrictions"] = restrictions
+        confirm = data.get("confirm_destructive") or "auto"
+        data["confirm_destructive_on"] = None if confirm == "auto" else confirm == "on"
         return data
 
 

@@ -25,6 +25,8 @@ class ApiKey(models.Model):
     is_agent = models.BooleanField("for agents", default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    # Issue 22: destructive operations wait for the owner's approval (keys.confirmations).
+    confirm_destructive = models.BooleanField("confirm destructive actions", default=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     last4 = models.CharField(max_length=4, editable=False)
     encrypted_token = models.TextField(blank=True, editable=False)
@@ -97,6 +99,45 @@ class ApiKey(models.Model):
     @property
     def effective_rate_limit(self) -> int:
         return self.rate_limit_per_minute or settings.API_KEY_RATE_LIMIT_PER_MINUTE
+
+
+class Confirmation(models.Model):
+    """A destructive call waiting for (or given) its owner's approval: one credential, one
+    operation, one digest of its exact arguments; approved at most once, used at most once,
+    and lapsing EXPIRES_AFTER after it was asked (keys.confirmations)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+        USED = "used", "Used"
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="confirmations")
+    operation = models.CharField(max_length=80)  # the registry's name: "playspecs.delete"
+    digest = models.CharField(max_length=64)  # SHA-256 of the canonical arguments
+    summary = models.CharField(max_length=300)  # what will happen, in plain words
+    record_id = models.BigIntegerField(null=True, blank=True)
+    record_name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=10, blank=True)  # api or mcp
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["key", "operation", "digest", "status"], name="confirm_lookup")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} #{self.record_id} ({self.status})"
+
+    def is_open(self, now=None) -> bool:
+        return self.expires_at > (now or timezone.now())
 
 
 from .activity_model import KeyActivity  # noqa: E402, F401 - per-key activity (issue 24)

@@ -134,8 +134,10 @@ def key_create(
     is_agent: bool = False,
     rate_limit_per_minute: int | None = None,
     allowed_ips: list[str] | None = None,
+    confirm_destructive: bool | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns it with its token, which is never available again."""
+    """Create a key; returns it with its token, which is never available again.
+    ``confirm_destructive`` None: on for an agent key, off for others."""
     actor.require_step_up()
     require_verified(actor=actor, owner=owner)
     try:
@@ -154,6 +156,7 @@ def key_create(
         is_agent=bool(is_agent),
         rate_limit_per_minute=rate_limit_per_minute,
         allowed_ips=clean_allowed_ips(allowed_ips),
+        confirm_destructive=bool(is_agent if confirm_destructive is None else confirm_destructive),
     )
     token = _set_token(key)
     key.full_clean()
@@ -297,6 +300,26 @@ def key_delete(*, actor: Actor, key: ApiKey) -> None:
     security_log(actor=actor, user=key.owner, kind=Kind.KEY_DELETED, label=key.label, key_id=key.pk)
     key.delete()
     cache.key_changing(key.digest, key.previous_digest)
+
+
+@transaction.atomic
+def key_set_confirm_destructive(*, actor: Actor, key: ApiKey, on: bool) -> ApiKey:
+    """Turn "Confirm destructive actions" on or off for a key (issue 22)."""
+    actor.require_step_up()
+    key = _locked(key)
+    if key.confirm_destructive != bool(on):
+        key.confirm_destructive = bool(on)
+        key.save(update_fields=["confirm_destructive"])
+        cache.key_changing(key.digest, key.previous_digest)
+    security_log(
+        actor=actor,
+        user=key.owner,
+        kind=Kind.KEY_CONFIRM_CHANGED,
+        label=key.label,
+        key_id=key.pk,
+        on=key.confirm_destructive,
+    )
+    return key
 
 
 @transaction.atomic

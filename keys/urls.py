@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import confirmation_views, views
 
 app_name = "keys"
 
@@ -15,4 +15,15 @@ urlpatterns = [
     path("<int:key_id>/allowed-ips/", views.key_allowed_ips, name="allowed_ips"),
     path("<int:key_id>/delete/", views.key_delete, name="delete"),
     path("<int:key_id>/reveal/", views.key_reveal, name="reveal"),
+    # issue 22: confirm destructive actions
+    path(
+        "<int:key_id>/confirm-destructive/",
+        confirmation_views.key_confirm_switch,
+        name="confirm_switch",
+    ),
+    path(
+        "confirmations/<int:confirmation_id>/",
+        confirmation_views.confirmation,
+        name="confirmation",
+    ),
 ]

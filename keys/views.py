@@ -18,7 +18,7 @@ from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.pages import confirm_page, verified_email_required
 from fibe_access.accounts.stepup import step_up_required
 
-from . import activity_selectors, presenters, selectors, services
+from . import activity_selectors, confirmations, presenters, selectors, services
 from .activity_presenters import ActivityFilterForm, usage_picture
 from .forms import KeyAllowedIpsForm, KeyCreateForm, KeyRotateForm
 from .models import ApiKey
@@ -43,7 +43,10 @@ def _show_token_once(request, key: ApiKey, token: str):
 @step_up_required
 def key_list(request):
     keys = list(selectors.key_list(owner=request.user))
-    return render(request, "keys/list.html", {"cards": presenters.key_cards(keys)})
+    pending = confirmations.pending_by_key(owner=request.user)  # issue 22
+    return render(
+        request, "keys/list.html", {"cards": presenters.key_cards(keys), "pending": pending}
+    )
 
 
 @login_required
@@ -98,6 +101,7 @@ def key_create(request):
                 restrictions=data["restrictions"],
                 is_agent=data["is_agent"],
                 allowed_ips=data["allowed_ips"],
+                confirm_destructive=data["confirm_destructive_on"],
             )
         except ValidationError as exc:
             _add_service_errors(form, exc)

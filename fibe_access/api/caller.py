@@ -17,16 +17,23 @@ if TYPE_CHECKING:
 class Caller:
     key: ApiKey
     actor: Actor
+    origin: str = ""  # this site as the caller reached it, for links in answers (issue 22)
 
     @classmethod
     def for_key(
-        cls, key: ApiKey, *, source: str = Source.API, ip: str | None = None, user_agent: str = ""
+        cls,
+        key: ApiKey,
+        *,
+        source: str = Source.API,
+        ip: str | None = None,
+        user_agent: str = "",
+        origin: str = "",
     ) -> Caller:
         """A caller acting as ``key``'s owner; ``source`` is Source.API or Source.MCP."""
         actor = Actor(
             user=key.owner, source=source, ip=ip, user_agent=user_agent[:300], api_key_id=key.pk
         )
-        return cls(key=key, actor=actor)
+        return cls(key=key, actor=actor, origin=origin)
 
     @classmethod
     def from_request(cls, request) -> Caller:
@@ -35,6 +42,7 @@ class Caller:
             request.api_key,
             ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            origin=f"{request.scheme}://{request.get_host()}",
         )
 
     @property

@@ -55,6 +55,7 @@ def _operation(op: Operation) -> dict:
         "path_params": list(op.path_params),
         "scope": op.scope,
         "kind": op.kind,
+        "destructive": op.destructive,
         "status": op.status,
         "summary": op.summary,
         "description": op.description,

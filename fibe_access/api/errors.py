@@ -78,10 +78,11 @@ class Answer:
     message: str
     errors: list[dict] | None = None  # 422: [{"field", "message"}]
     headers: dict[str, str] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # more fields of the body (confirmation_url)
 
     @property
     def body(self) -> dict:
-        body = {"code": self.code, "message": self.message}
+        body = {"code": self.code, "message": self.message, **self.extra}
         if self.errors is not None:
             body["errors"] = self.errors
         return body
@@ -103,7 +104,8 @@ def answer(exc: BaseException) -> Answer | None:
     """The API's answer to ``exc``; None when it is not an error the API expects (a bug: the
     caller lets it propagate and the server answers 500)."""
     if isinstance(exc, ApiError):
-        return Answer(exc.status, exc.code, exc.message, headers=exc.headers)
+        extra = getattr(exc, "extra", {})
+        return Answer(exc.status, exc.code, exc.message, headers=exc.headers, extra=extra)
     if isinstance(exc, AuthenticationError):
         return answer(InvalidToken())
     if isinstance(exc, NinjaValidationError):

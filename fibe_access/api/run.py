@@ -15,7 +15,7 @@ from typing import Any
 
 from keys import scopes
 
-from . import errors
+from . import confirm, errors
 from .caller import Caller
 from .errors import ApiError, NotFound, ScopeDenied
 from .operations import Operation, Restriction
@@ -50,7 +50,15 @@ def run(op: Operation, caller: Caller, params: dict[str, Any]) -> Any:
             ids = caller.restricted_ids(op.family)
             if ids is not None and params[op.path_params[0]] not in ids:
                 raise NotFound()
-        result = conceal(op, caller, op.handler(caller, **params))
+        # Confirm destructive actions: a destructive operation on a credential with the
+        # switch on runs only by claiming its owner's approval (fibe_access.api.confirm),
+        # the last check before the handler; other calls pay nothing here.
+        if op.destructive and caller.key.confirm_destructive:
+            result = confirm.run_confirmed(
+                op, caller, params, lambda: conceal(op, caller, op.handler(caller, **params))
+            )
+        else:
+            result = conceal(op, caller, op.handler(caller, **params))
     except BaseException as exc:
         found = errors.answer(exc) if isinstance(exc, Exception) else None
         ran(Ran(op, caller, _record_id(op, params, None), found.status if found else 500, started))

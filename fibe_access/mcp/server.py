@@ -20,7 +20,7 @@ import mcp_types as types
 from asgiref.sync import sync_to_async
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
 
 from fibe_access.api.caller import Caller
 
@@ -56,6 +56,7 @@ def build(caller: Caller, narrowing: tools.Narrowing) -> Server:
             except Exception:  # noqa: BLE001 - logged with its id; the client sees only the id
                 message = internal_error(f"tool {tools.tool_name(op)}")
                 outcome = tools.Outcome(500, {"code": "internal_error", "message": message})
+        _elicit_confirmation(outcome)
         return types.CallToolResult(
             content=[types.TextContent(text=outcome.text())],
             structured_content=outcome.structured(),
@@ -77,6 +78,24 @@ def internal_error(what: str) -> str:
     error_id = uuid.uuid4().hex[:16]
     log.exception("MCP %s failed: error id %s", what, error_id)
     return f"Internal error (error id {error_id}). It has been logged; quote the id if you ask us."
+
+
+def _elicit_confirmation(outcome: tools.Outcome) -> None:
+    """A destructive call waiting for a person's approval (issue 22) is the MCP spec's
+    URL-elicitation-required error (-32042): the host shows the message and the URL."""
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    if outcome.status != 403 or body.get("code") != "confirmation_required":
+        return
+    raise UrlElicitationRequiredError(
+        [
+            types.ElicitRequestURLParams(
+                message=body["message"],
+                url=body["confirmation_url"],
+                elicitation_id=f"confirmation-{body['confirmation_id']}",
+            )
+        ],
+        body["message"],
+    )
 
 
 async def serve(server: Server, scope: dict[str, Any], body: bytes) -> tuple[int, list, bytes]:

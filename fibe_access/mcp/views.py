@@ -95,6 +95,7 @@ def _authenticate(request, readonly: bool = False):
         source=Source.MCP,
         ip=ip,
         user_agent=request.headers.get("User-Agent", ""),
+        origin=public.base_url(request),  # issue 22: links to confirmation pages
     )
     if not caller.permits(SCOPE):
         raise ScopeDenied(f"This API key lacks the scope '{SCOPE}' needed for the MCP server.")

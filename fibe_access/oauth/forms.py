@@ -4,6 +4,8 @@ expiry."""
 
 from __future__ import annotations
 
+from django import forms
+
 from keys import scopes
 from keys.forms import KeyCreateForm
 
@@ -28,8 +30,16 @@ class ConsentForm(KeyCreateForm):
         self.fields["scopes"].choices = [(n, n) for n in offered]
         self.fields["scopes"].required = False
         self.fields["expiry"].initial = "none"
+        self.fields["confirm_destructive"] = forms.BooleanField(  # issue 22: on by default
+            label="Confirm destructive actions",
+            required=False,
+            initial=True,
+            help_text="Deletes, destroys, recreates and secret changes this app makes wait until "
+            "you approve each one, after your second factor.",
+        )
 
     def clean(self):
         data = super().clean()
         data["label"] = ""
+        data["confirm_destructive_on"] = bool(data.get("confirm_destructive"))
         return data

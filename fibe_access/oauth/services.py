@@ -39,6 +39,7 @@ def grant_approve(
     scope_names: list[str],
     restrictions: dict | None = None,
     expires_at: datetime | None = None,
+    confirm_destructive: bool = True,
 ) -> Grant:
     """What the person approved on the consent page: a grant and the key behind it."""
     actor.require_step_up()
@@ -58,6 +59,7 @@ def grant_approve(
         expires_at=expires_at,
         digest=tokens.digest(unissued),
         last4=unissued[-4:],
+        confirm_destructive=bool(confirm_destructive),  # issue 22: on unless unticked
     )
     key.full_clean()
     key.save()
@@ -79,6 +81,7 @@ def grant_approve(
         scopes=names,
         restrictions=key.restrictions,
         resource=resource,
+        confirm_destructive=key.confirm_destructive,
     )
     return grant
 

@@ -160,6 +160,7 @@ def authorize(request):
                     scope_names=chosen,
                     restrictions=form.cleaned_data["restrictions"],
                     expires_at=form.cleaned_data["expires_at"],
+                    confirm_destructive=form.cleaned_data["confirm_destructive_on"],
                 )
                 response = server.create_authorization_response(
                     request, grant_user=request.user, grant=grant

@@ -95,8 +95,8 @@ def app(django_db_setup, django_db_blocker, redis_server, tmp_path_factory, tls)
 @pytest.fixture
 def owner():
     user = UserFactory()
-    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-    return user, device
+    totp_device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    return user, totp_device
 
 
 @pytest.fixture

@@ -69,7 +69,6 @@ def test_narrowing_only_removes_tools(site, user):
         "webhooks_get",
         "webhooks_deliveries",
         "whoami",
-        "me_activity",
     }
     by_header = client.tools(site, token, headers={"X-MCP-Readonly": "1"})
     assert set(by_header) == set(readonly)

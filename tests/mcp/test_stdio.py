@@ -75,7 +75,6 @@ def test_stdio_bridge_uses_the_login_file_and_narrows(mcp_server, user, tmp_path
         "webhooks_get",
         "webhooks_deliveries",
         "whoami",
-        "me_activity",
     }
 
 

@@ -42,10 +42,26 @@ def browser():
         browser.close()
 
 
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+# A phone as Chromium emulates one: device width, touch, the mobile viewport meta honoured.
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
 @pytest.fixture
-def page(browser, live_server):
+def device():
+    """The browser context's options: a desktop window unless a test module overrides this."""
+    return DESKTOP
+
+
+@pytest.fixture
+def page(browser, live_server, device):
     """A page whose every Content-Security-Policy violation fails the test that made it."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(base_url=live_server.url, **device)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -77,8 +93,8 @@ def mail_link(to: str, pattern: str) -> str:
 
 
 def screenshot(page, name: str) -> Path:
-    ARTEFACTS.mkdir(exist_ok=True)
     path = ARTEFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
 
@@ -104,26 +120,34 @@ class Person:
         self._drift += 1
         return code
 
-    def sign_up_and_enrol(self) -> "Person":
+    def sign_up_and_enrol(self, look=None) -> "Person":
+        """``look(name)``, when given, is called on each page of the way (the responsive test
+        checks them)."""
+        look = look or (lambda name: None)
         page = self.page
         page.goto("/accounts/signup/")
+        look("sign-up")
         page.get_by_label("E-mail address").fill(self.email)
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_label("Password again").fill(PASSWORD)
         page.get_by_role("button", name="Create account").click()
         page.wait_for_url(re.compile(r"/accounts/signup/done/"))
         assert page.get_by_role("heading", name="Check your inbox").is_visible()
+        look("sign-up-done")
         page.goto(mail_link(self.email, r"https?://[^/]+(/accounts/verify-email/\S+/)"))
         page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+        look("sign-in")
         page.get_by_label("E-mail address").fill(self.email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(re.compile(r"/profile/totp/"))
         self.secret = page.locator("#totp-secret").inner_text().strip()
         screenshot(page, "totp-enrol")
+        look("totp-enrol")
         page.get_by_label(re.compile("Code from your authenticator")).fill(self.next_code())
         page.get_by_role("button", name="Turn on two-factor authentication").click()
         page.wait_for_url(re.compile(r"/profile/backup-codes/"))
+        look("backup-codes")
         page.get_by_role("link", name=re.compile("I have saved them")).click()
         return self
 

@@ -19,7 +19,11 @@ from pydantic import AwareDatetime, Field
 from fibe_access.api.errors import RateLimited, ScopeDenied
 from fibe_access.api.operations import PageIn, Restriction, found, operation, page_of, paginate
 
-from . import selectors, services
+from . import (
+    listen_api,  # noqa: F401 - first: its literal paths route before /webhooks/{id}
+    selectors,
+    services,
+)
 from .events import EVENT_NAMES
 from .models import Delivery
 from .subjects import carrying

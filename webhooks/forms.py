@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 
 from fibe_access.accounts.forms import RefuseNulMixin
@@ -85,7 +87,12 @@ class EndpointForm(RefuseNulMixin, forms.Form):
             (
                 resource,
                 [
-                    {"name": e.name, "help": e.description, "checked": e.name in chosen}
+                    {
+                        "name": e.name,
+                        "help": e.description,
+                        "checked": e.name in chosen,
+                        "example": json.dumps(e.example(), indent=2),
+                    }
                     for e in group
                 ],
             )

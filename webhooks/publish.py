@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from .engine.queue import FANOUT_INLINE, enqueue_on_commit
 from .events import BY_NAME
+from .listen import capture, listening
 from .models import Delivery, Event, WebhookEndpoint
 from .subjects import named
 
@@ -31,8 +32,9 @@ def publish_event(*, owner, event: str, data: dict) -> Event | None:
     """Record ``event`` (e.g. "playground.created") for ``owner`` inside the caller's
     transaction; deliveries go out on commit. ``data`` must hold at least id, name, status.
 
-    Three queries whatever the number of endpoints; nothing is written (and nothing sent) when
-    the owner has no active endpoint subscribed to ``event``.
+    Four queries whatever the number of endpoints; nothing is written (and nothing sent) when
+    the owner has no active endpoint and no live listen session (``listen``) told about
+    ``event``; each such session gets the event queued in this transaction.
     """
     if event not in BY_NAME:
         raise ValueError(f"Unknown webhook event {event!r}")
@@ -45,7 +47,8 @@ def publish_event(*, owner, event: str, data: dict) -> Event | None:
         )
         if event in (events or [])
     ]
-    if not endpoint_ids:
+    session_ids = listening(owner, event)
+    if not endpoint_ids and not session_ids:
         return None
     now = timezone.now()
     with transaction.atomic(savepoint=False):
@@ -56,6 +59,7 @@ def publish_event(*, owner, event: str, data: dict) -> Event | None:
             body=serialise(event=event, data=data, at=now),
             subjects=named(event, data),
         )
+        capture(record, session_ids)
         if connection.vendor == "postgresql" and len(endpoint_ids) > FANOUT_INLINE:
             ids = _insert_deliveries_pg(record.pk, endpoint_ids, now)
         else:

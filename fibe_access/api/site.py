@@ -7,6 +7,7 @@ Every operation is authenticated with an API key (``keys.auth.ApiKeyAuth``). Err
 from ninja import NinjaAPI
 
 from keys.auth import ApiKeyAuth
+from webhooks.events import openapi_webhooks
 
 from . import bodies, errors, operations
 from .renderer import OrjsonRenderer
@@ -50,6 +51,7 @@ class FibeAPI(NinjaAPI):
                                 "content": {"application/json": {"schema": BAD_REQUEST}},
                             },
                         )
+        schema["webhooks"] = openapi_webhooks()  # OpenAPI 3.1: what we POST to receivers
         return schema
 
 

@@ -100,8 +100,9 @@ class TriggerOut(Schema):
     "webhooks.event_types",
     "GET",
     "/webhooks/event-types",
-    scope=None,
+    scope="webhooks:read",
     response=EventTypesOut,
+    restriction=Restriction.HANDLER,  # the catalogue names no record
     summary="The event catalogue: each event's JSON Schema (draft 2020-12) and an example",
 )
 def event_types(caller):

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -27,6 +28,8 @@ from webhooks.models import ListenSession, WebhookEndpoint
 from .conftest import FIBE
 
 API = Actor(user=None, source=Source.API)
+# The console script, with this checkout's fibe_cli (not the one installed in the venv).
+BASE_ENV = {"PATH": os.environ["PATH"], "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -74,7 +77,7 @@ class Listen:
             [str(FIBE), "listen", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={"PATH": os.environ["PATH"], "FIBE_API_URL": url, "FIBE_API_KEY": token},
+            env={**BASE_ENV, "FIBE_API_URL": url, "FIBE_API_KEY": token},
             text=True,
         )
         self.lines: queue.Queue = queue.Queue()
@@ -219,7 +222,7 @@ def test_trigger_reaches_a_registered_endpoint_and_a_listen_session(
             capture_output=True,
             text=True,
             env={
-                "PATH": os.environ["PATH"],
+                **BASE_ENV,
                 "FIBE_API_URL": url,
                 "FIBE_API_KEY": make_token("webhooks:write"),
             },

@@ -8,8 +8,8 @@ from django.utils import timezone
 from fibe_access.api.operations import REGISTRY
 from fibe_access.resources.models import Playground, RepoCommit, RepoFile, Repository
 from fibe_access.resources.registry import FAMILIES
-from tests.support.factories import resource_make
 from keys.models import ApiKey
+from tests.support.factories import resource_make
 from webhooks.models import Delivery, Event, ListenSession, WebhookEndpoint
 
 OPERATIONS = list(REGISTRY.values())

@@ -91,7 +91,7 @@ def test_every_payload_the_engine_sends_is_valid_against_its_schema(
 
 
 def test_event_types_endpoint_lists_each_event_with_schema_and_example(user, api_client):
-    client = api_client(api_key_make(user, "playgrounds:read")[1])  # any key
+    client = api_client(api_key_make(user, "webhooks:read")[1])
 
     answer = client.get("/api/v1/webhooks/event-types")
 

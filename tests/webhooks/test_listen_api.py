@@ -21,7 +21,13 @@ JSON = "application/json"
 
 
 def data(n: int) -> dict:
-    return {"id": n, "name": f"pg {n}", "status": "running", "playspec_id": None, "expires_at": None}
+    return {
+        "id": n,
+        "name": f"pg {n}",
+        "status": "running",
+        "playspec_id": None,
+        "expires_at": None,
+    }
 
 
 @pytest.fixture

@@ -70,7 +70,14 @@ def test_stdio_bridge_uses_the_login_file_and_narrows(mcp_server, user, tmp_path
         return {t.name for t in (await session.list_tools()).tools}
 
     names = _session(_env(tmp_path), "--readonly", "--toolsets", "webhooks", work=work)
-    assert names == {"webhooks_list", "webhooks_get", "webhooks_deliveries", "whoami"}
+    assert names == {
+        "webhooks_list",
+        "webhooks_get",
+        "webhooks_deliveries",
+        "webhooks_event_types",
+        "webhooks_listen_events",
+        "whoami",
+    }
 
 
 def test_refused_key_fails_on_stderr_with_the_auth_exit_code(mcp_server, user, tmp_path):

@@ -297,6 +297,10 @@ WEBHOOKS_SEND_THREADS = env.int("WEBHOOKS_SEND_THREADS", default=8)
 WEBHOOKS_SEND_WINDOW = env.float("WEBHOOKS_SEND_WINDOW", default=10.0)
 # Test sends, redeliveries and recoveries asked for, per endpoint per minute.
 WEBHOOKS_SENDS_PER_MINUTE = env.int("WEBHOOKS_SENDS_PER_MINUTE", default=10)
+# A listen session (`fibe listen`) not polled for this many seconds ends; a poll waits at most
+# WEBHOOKS_LISTEN_WAIT seconds for an event before it answers empty.
+WEBHOOKS_LISTEN_TTL = env.int("WEBHOOKS_LISTEN_TTL", default=60)
+WEBHOOKS_LISTEN_WAIT = env.int("WEBHOOKS_LISTEN_WAIT", default=25)
 # The beat scan re-enqueues a due delivery whose broker message is older than this (lost), and
 # one in flight longer than WEBHOOKS_STUCK_AFTER (its worker died mid-send).
 WEBHOOKS_REENQUEUE_AFTER = timedelta(seconds=env.float("WEBHOOKS_REENQUEUE_AFTER", default=60))

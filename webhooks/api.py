@@ -23,7 +23,11 @@ from fibe_access.api.errors import Conflict, RateLimited, ScopeDenied, found
 from fibe_access.api.operations import Restriction, operation
 from fibe_access.api.pagination import PageIn, page_of, paginate
 
-from . import selectors, services
+from . import (
+    listen_api,  # noqa: F401 - first: its literal paths route before /webhooks/{id}
+    selectors,
+    services,
+)
 from .events import EVENT_NAMES
 from .models import Delivery
 from .subjects import carrying

@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 
 from fibe_access.accounts.forms import RefuseNulMixin
@@ -86,7 +88,12 @@ class EndpointForm(RefuseNulMixin, forms.Form):
             (
                 GROUP_LABELS.get(resource, resource),
                 [
-                    {"name": e.name, "help": e.description, "checked": e.name in chosen}
+                    {
+                        "name": e.name,
+                        "help": e.description,
+                        "checked": e.name in chosen,
+                        "example": json.dumps(e.example(), indent=2),
+                    }
                     for e in group
                 ],
             )

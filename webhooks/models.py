@@ -181,3 +181,46 @@ class Attempt(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.response_status is not None and 200 <= self.response_status < 300
+
+
+class ListenSession(models.Model):
+    """A `fibe listen` (or any program's) pull of the account's events: live while polled
+    within WEBHOOKS_LISTEN_TTL seconds (webhooks.listen). ``secret`` signs what it is handed,
+    as an endpoint's secret signs a delivery; ``next_seq`` numbers the events it hands out."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listen_sessions"
+    )
+    api_key_id = models.BigIntegerField(null=True, blank=True)  # the key that opened it
+    host = models.CharField(max_length=255, blank=True)
+    events = models.JSONField(default=list)
+    secret = models.CharField(max_length=255)
+    next_seq = models.BigIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_polled_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"listen session {self.pk} ({self.host})"
+
+
+class ListenEvent(models.Model):
+    """One event captured for one live session, in the transaction that published it.
+    ``seq`` is given when a poll first hands it out (under the session's lock), so the order
+    a cursor walks is the order of handing out, never of commit; rows at or before the cursor
+    the client sends back are deleted."""
+
+    session = models.ForeignKey(ListenSession, on_delete=models.CASCADE, related_name="queue")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    seq = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session_id", "seq", "id"]
+        indexes = [models.Index(fields=["session", "seq"])]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}:{self.seq or '-'}"

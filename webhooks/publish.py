@@ -14,6 +14,7 @@ from fibe_access.accounts.actor import Actor
 
 from .engine.queue import FANOUT_INLINE, enqueue_on_commit
 from .events import BY_NAME
+from .listen import capture, listening
 from .models import Delivery, Event, WebhookEndpoint
 from .subjects import named
 
@@ -34,8 +35,9 @@ def publish_event(*, owner, event: str, data: dict, actor: Actor | None = None) 
     transaction; deliveries go out on commit. ``data`` must hold at least id, name, status.
     ``actor``: who caused it; the API key it acted with is kept on the event (``credential_id``).
 
-    Three queries whatever the number of endpoints; nothing is written (and nothing sent) when
-    the owner has no active endpoint subscribed to ``event``.
+    Four queries whatever the number of endpoints; nothing is written (and nothing sent) when
+    the owner has no active endpoint and no live listen session (``listen``) told about
+    ``event``; each such session gets the event queued in this transaction.
     """
     if event not in BY_NAME:
         raise ValueError(f"Unknown webhook event {event!r}")
@@ -48,7 +50,8 @@ def publish_event(*, owner, event: str, data: dict, actor: Actor | None = None) 
         )
         if event in (events or [])
     ]
-    if not endpoint_ids:
+    session_ids = listening(owner, event)
+    if not endpoint_ids and not session_ids:
         return None
     now = timezone.now()
     with transaction.atomic(savepoint=False):
@@ -60,6 +63,7 @@ def publish_event(*, owner, event: str, data: dict, actor: Actor | None = None) 
             subjects=named(event, data),
             credential_id=actor.api_key_id if actor is not None else None,
         )
+        capture(record, session_ids)
         if connection.vendor == "postgresql" and len(endpoint_ids) > FANOUT_INLINE:
             ids = _insert_deliveries_pg(record.pk, endpoint_ids, now)
         else:

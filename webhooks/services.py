@@ -24,6 +24,7 @@ from . import sealed_secrets
 from .engine.queue import enqueue_on_commit
 from .engine.targets import validate_target_url
 from .events import BY_NAME, EVENT_NAMES, TEST_EVENT
+from .listen import capture, listening
 from .models import Delivery, Event, WebhookEndpoint
 from .publish import serialise
 from .subjects import visible
@@ -348,3 +349,65 @@ def endpoint_test(*, actor: Actor, endpoint: WebhookEndpoint) -> Delivery:
     )
     enqueue_on_commit([delivery.pk])
     return delivery
+
+
+def sample_with(event: str, changes: dict[str, str]) -> dict:
+    """The catalogue's sample ``data`` of ``event`` with ``changes`` ({"status": "error"}, from
+    ``--set data.status=error``) applied: only fields the sample has, each kept of its type."""
+    data = dict(BY_NAME[event].sample)
+    for name, text in changes.items():
+        field = name.removeprefix("data.")
+        if field not in data:
+            raise ValidationError({"set": f"{event} has no field {field!r} in data."})
+        kind = type(data[field])
+        try:
+            data[field] = None if text == "null" else kind(text) if kind is not str else text
+        except (TypeError, ValueError):
+            raise ValidationError({"set": f"data.{field} must be {kind.__name__}."}) from None
+    return data
+
+
+@transaction.atomic
+def event_trigger(*, actor: Actor, owner, event: str, data: dict, endpoint_ids=None) -> dict:
+    """Send a sample ``event`` (marked as a test) to the owner's active endpoints subscribed to
+    it (only ``endpoint_ids`` when given) and to its live listen sessions; an endpoint past
+    its Test-webhook send limit is skipped and named in the answer."""
+    endpoints = [
+        e
+        for e in WebhookEndpoint.objects.filter(owner=owner, is_active=True).order_by("pk")
+        if e.subscribes_to(event) and (endpoint_ids is None or e.pk in endpoint_ids)
+    ]
+    sent, limited = [], []
+    for endpoint in endpoints:
+        try:
+            _limit_sends(endpoint)
+        except SendsLimited:
+            limited.append(endpoint.pk)
+        else:
+            sent.append(endpoint)
+    sessions = listening(owner, event)
+    now = timezone.now()
+    record = Event.objects.create(
+        type=event, owner=owner, created_at=now, body=serialise(event=event, data=data, at=now)
+    )
+    deliveries = Delivery.objects.bulk_create(
+        [
+            Delivery(
+                event=record,
+                endpoint=endpoint,
+                is_test=True,
+                next_trigger=Delivery.Trigger.TEST,
+                next_attempt_at=now,
+                enqueued_at=now,
+            )
+            for endpoint in sent
+        ]
+    )
+    capture(record, sessions)
+    enqueue_on_commit([d.pk for d in deliveries])
+    return {
+        "event": event,
+        "endpoints": [e.pk for e in sent],
+        "limited": limited,
+        "sessions": len(sessions),
+    }

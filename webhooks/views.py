@@ -15,7 +15,7 @@ from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.pages import confirm_page, verified_email_required
 from fibe_access.accounts.stepup import step_up_required
 
-from . import presenters, selectors, services
+from . import listen, presenters, selectors, services
 from .forms import DeliveryFilterForm, EndpointForm, RecoverForm
 from .models import Delivery
 
@@ -68,7 +68,13 @@ def endpoint_list(request):
         for e in endpoints
     ]
     return render(
-        request, "webhooks/list.html", {"rows": rows, "snippet": presenters.SIGNATURE_SNIPPET}
+        request,
+        "webhooks/list.html",
+        {
+            "rows": rows,
+            "snippet": presenters.SIGNATURE_SNIPPET,
+            "sessions": listen.live(request.user),
+        },
     )
 
 

@@ -8,6 +8,7 @@ Every operation is authenticated with an API key (``keys.auth.ApiKeyAuth``). Err
 from ninja import NinjaAPI
 
 from keys.auth import ApiKeyAuth
+from webhooks.events import openapi_webhooks
 
 from . import bodies, errors, rest
 from .operations import REGISTRY
@@ -52,7 +53,9 @@ class FibeAPI(NinjaAPI):
                                 "content": {"application/json": {"schema": BAD_REQUEST}},
                             },
                         )
-        return rest.document(schema, REGISTRY.values())
+        schema = rest.document(schema, REGISTRY.values())
+        schema["webhooks"] = openapi_webhooks()  # OpenAPI 3.1: what we POST to receivers
+        return schema
 
 
 BAD_REQUEST = {

@@ -35,6 +35,8 @@ def test_every_operation_has_a_stable_unique_name():
     expected |= {"playspecs.launch", "me", "me.activity"}
     expected |= {f"playgrounds.{a}" for a in ("start", "stop", "extend", "recreate")}
     expected |= {f"webhooks.{a}" for a in (*CRUD, "deliveries", "test", "recover", "redeliver")}
+    expected |= {f"webhooks.{a}" for a in ("event_types", "listen", "listen_events", "listen_end")}
+    expected |= {"webhooks.trigger"}
     expected |= {f"repos.{a}" for a in ("push", "files", "file", "commits")}
     assert set(REGISTRY) == expected
     for op in REGISTRY.values():

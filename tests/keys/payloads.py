@@ -8,8 +8,9 @@ from django.utils import timezone
 from fibe_access.api.operations import REGISTRY
 from fibe_access.resources.models import Playground, RepoCommit, RepoFile, Repository
 from fibe_access.resources.registry import FAMILIES
+from keys.models import ApiKey
 from tests.support.factories import resource_make
-from webhooks.models import Delivery, Event, WebhookEndpoint
+from webhooks.models import Delivery, Event, ListenSession, WebhookEndpoint
 
 OPERATIONS = list(REGISTRY.values())
 
@@ -21,7 +22,7 @@ CREATE = {
     "webhooks": {"url": "http://127.0.0.1:9/hook", "events": ["playground.created"]},
 }
 # Operations with a required query: what to send.
-QUERY = {"repos.file": {"path": "README.md"}}
+QUERY = {"repos.file": {"path": "README.md"}, "webhooks.listen_events": {"wait": 0}}
 
 
 def body_for(op) -> dict | None:
@@ -31,6 +32,8 @@ def body_for(op) -> dict | None:
         return {"expires_at": (timezone.now() + timedelta(days=2)).isoformat()}
     if op.name == "repos.push":
         return {"message": "first", "files": {"README.md": "# hello"}}
+    if op.name == "webhooks.trigger":
+        return {"event": "playspec.deleted", "set": {"data.name": "triggered"}}
     if op.name == "webhooks.recover":
         return {"since": (timezone.now() - timedelta(days=1)).isoformat()}
     if op.method == "PATCH":
@@ -46,6 +49,15 @@ def target_for(op, owner):
     parameter)."""
     if not op.path_params:
         return None
+    if op.path_params == ("session_id",):  # a listen session answers only the key that opened it
+        key = ApiKey.objects.filter(owner=owner).order_by("-pk").first()
+        return ListenSession.objects.create(
+            owner=owner,
+            api_key_id=key and key.pk,
+            events=["playground.created"],
+            secret="s",
+            last_polled_at=timezone.now(),
+        )
     if op.group == "webhooks":
         endpoint = WebhookEndpoint.objects.create(
             owner=owner, url="http://127.0.0.1:9/hook", events=["playground.created"]

@@ -44,6 +44,11 @@ def test_tool_list_follows_each_keys_scopes(site, user):
         "webhooks_test",
         "webhooks_recover",
         "webhooks_redeliver",
+        "webhooks_event_types",
+        "webhooks_listen",
+        "webhooks_listen_events",
+        "webhooks_listen_end",
+        "webhooks_trigger",
     }
     assert webhooks["webhooks_delete"].annotations.destructive_hint is True
     assert webhooks["webhooks_list"].annotations.read_only_hint is True
@@ -60,16 +65,24 @@ def test_narrowing_only_removes_tools(site, user):
         "webhooks_list",
         "webhooks_get",
         "webhooks_deliveries",
+        "webhooks_event_types",
+        "webhooks_listen_events",
         "whoami",
         "me_activity",
     }
     only_hooks = client.tools(site + "?toolsets=webhooks,playrooms", token)
-    assert set(only_hooks) == {
-        "webhooks_list",
-        "webhooks_get",
-        "webhooks_deliveries",
-        "whoami",
-    }
+    listening = {"webhooks_event_types", "webhooks_listen", "webhooks_listen_events"}
+    listening |= {"webhooks_listen_end"}
+    assert (
+        set(only_hooks)
+        == {
+            "webhooks_list",
+            "webhooks_get",
+            "webhooks_deliveries",
+            "whoami",
+        }
+        | listening
+    )
     by_header = client.tools(site, token, headers={"X-MCP-Readonly": "1"})
     assert set(by_header) == set(readonly)
     # a narrowed-out tool cannot be called either

@@ -74,6 +74,8 @@ def test_stdio_bridge_uses_the_login_file_and_narrows(mcp_server, user, tmp_path
         "webhooks_list",
         "webhooks_get",
         "webhooks_deliveries",
+        "webhooks_event_types",
+        "webhooks_listen_events",
         "whoami",
     }
 

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from ninja import Schema
 from pydantic import Field
 
+from fibe_access.api.bodies import NO_NUL, In
 from fibe_access.api.errors import ScopeDenied, found
 from fibe_access.api.operations import Restriction, operation
 
@@ -36,13 +37,13 @@ class EventTypesOut(Schema):
     items: list[EventTypeOut]
 
 
-class SessionIn(Schema):
+class SessionIn(In):
     events: list[EventName] = Field(
         default_factory=list,
         max_length=50,
         description="Events to receive; none: every event the key could subscribe to.",
     )
-    host: str = Field("", max_length=255, description="Shown on the Webhooks page.")
+    host: str = Field("", max_length=255, pattern=NO_NUL, description="Shown on the Webhooks page.")
 
 
 class SessionOut(Schema):
@@ -82,7 +83,7 @@ class PollOut(Schema):
     cursor: int
 
 
-class TriggerIn(Schema):
+class TriggerIn(In):
     event: EventName
     set: dict[str, str] = Field(
         default_factory=dict, max_length=20, description='e.g. {"data.status": "error"}'

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate as validate_openapi
@@ -13,6 +14,7 @@ from openapi_spec_validator import validate as validate_openapi
 from fibe_access.accounts.actor import Actor, Source
 from fibe_access.resources import services as resources
 from fibe_access.resources.models import Playground, Playroom, Playspec
+from keys.expiry import keys_lifecycle
 from tests.support.factories import api_key_make, resource_make
 from webhooks.events import BY_NAME, EVENT_NAMES, EVENTS
 from webhooks.models import Delivery, Event
@@ -71,6 +73,19 @@ def _fields(model, user) -> dict:
     return fields
 
 
+def _drive_key_events(user):
+    """api_key.expiring and api_key.expired, as beat publishes them 7 days before and after."""
+    expires = timezone.now() + timedelta(days=10)
+    api_key_make(user, "playgrounds:read", expires_at=expires)
+    for at in (expires - timedelta(days=7) + timedelta(minutes=1), expires + timedelta(minutes=5)):
+        with time_machine.travel(at, tick=False):
+            keys_lifecycle()
+    # published "in the future": due now, as they will be then
+    Delivery.objects.filter(event__type__startswith="api_key.").update(
+        next_attempt_at=timezone.now()
+    )
+
+
 def test_every_payload_the_engine_sends_is_valid_against_its_schema(
     user, make_endpoint, receiver, settings
 ):
@@ -78,6 +93,7 @@ def test_every_payload_the_engine_sends_is_valid_against_its_schema(
     make_endpoint(receiver.url, events=EVENT_NAMES)
 
     _drive_every_event(user)
+    _drive_key_events(user)
     for delivery in Delivery.objects.order_by("pk"):
         deliver(delivery)
 

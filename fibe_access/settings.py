@@ -19,10 +19,10 @@ from fibe_access import localenv
 
 localenv.load()
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("FIBE_VAR_DIR", default=str(BASE_DIR / "var")))
-
 env = environ.Env()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.str("FIBE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
@@ -261,6 +261,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "keys.tasks.keys_lifecycle",
         "schedule": schedule(timedelta(minutes=5)),
     },
+    "keys-activity-trim": {
+        "task": "keys.tasks.activity_trim",
+        "schedule": schedule(timedelta(minutes=10)),
+    },
+    "accounts-security-log-trim": {
+        "task": "fibe_access.accounts.tasks.security_log_trim",
+        "schedule": schedule(timedelta(hours=1)),
+    },
+    "oauth-clients-prune": {
+        "task": "fibe_access.oauth.tasks.clients_prune",
+        "schedule": schedule(timedelta(hours=1)),
+    },
 }
 
 # --- Fibe Access ----------------------------------------------------------------------------
@@ -341,10 +353,6 @@ NOTICE_REPEAT_AFTER = timedelta(hours=24)
 SECURITY_LOG_RETENTION = timedelta(days=env.int("SECURITY_LOG_RETENTION_DAYS", default=365))
 SECURITY_LOG_MAX_ROWS = env.int("SECURITY_LOG_MAX_ROWS", default=5000)
 SECURITY_LOG_MAX_FAILED_SIGN_IN_ROWS = 500
-CELERY_BEAT_SCHEDULE["accounts-security-log-trim"] = {
-    "task": "fibe_access.accounts.tasks.security_log_trim",
-    "schedule": schedule(timedelta(hours=1)),
-}
 
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -413,10 +421,6 @@ OAUTH_CIMD_CA_BUNDLE = env.str("OAUTH_CIMD_CA_BUNDLE", default="")
 OAUTH_REGISTRATIONS_PER_HOUR = env.int("OAUTH_REGISTRATIONS_PER_HOUR", default=20)
 # Clients no grant uses are deleted after this long.
 OAUTH_UNUSED_CLIENT_SECONDS = env.int("OAUTH_UNUSED_CLIENT_SECONDS", default=86400)
-CELERY_BEAT_SCHEDULE["oauth-clients-prune"] = {
-    "task": "fibe_access.oauth.tasks.clients_prune",
-    "schedule": schedule(timedelta(hours=1)),
-}
 # --- Leaked keys and per-key activity (issue 24) ---------------------------------------------
 # POST /api/v1/credentials/revoke and the GitHub secret-scanning endpoint: reports accepted from
 # one client address (IPv6 per /64) a minute, and the largest body read.
@@ -443,10 +447,6 @@ API_ACTIVITY_FLUSH_BATCH = env.int("API_ACTIVITY_FLUSH_BATCH", default=500)
 API_ACTIVITY_FLUSH_SECONDS = env.float("API_ACTIVITY_FLUSH_SECONDS", default=2.0)
 API_ACTIVITY_RETENTION = timedelta(days=env.int("API_ACTIVITY_RETENTION_DAYS", default=30))
 API_ACTIVITY_TRIM_BATCH = env.int("API_ACTIVITY_TRIM_BATCH", default=5000)
-CELERY_BEAT_SCHEDULE["keys-activity-trim"] = {
-    "task": "keys.tasks.activity_trim",
-    "schedule": schedule(timedelta(minutes=10)),
-}
 # Where a key's page finds the webhook deliveries its writes caused (keys and webhooks do not
 # import each other; this names the webhooks selector).
 KEY_ACTIVITY_DELIVERIES = "webhooks.selectors.deliveries_caused_by"

@@ -42,7 +42,7 @@ def _key(client) -> str:
 
 def _listed(page) -> str:
     html = page.content.decode()
-    start = html.index('<table class="sessions"')
+    start = html.index('<table class="sessions stack"')
     return html[start : html.index("</table>", start)]
 
 

@@ -17,6 +17,7 @@ from fibe_access.accounts.models import User
 from fibe_access.resources.models import Playground
 from keys import services as key_services
 from keys.models import ApiKey
+from tests.oauth import flow
 from webhooks.models import Attempt, Delivery, Event, WebhookEndpoint
 
 from .conftest import DESKTOP, PASSWORD, PHONE, Person, mail_link, screenshot
@@ -216,7 +217,7 @@ def test_every_page_fits_and_passes_axe(page, device, transactional_db):
         if look.problems:  # say what was wrong before the page became unusable
             pytest.fail("\n".join([*look.problems, "…and then the walk broke off (below)"]))
         raise
-    assert len(look.seen) == 23
+    assert len(look.seen) == 25
     assert look.problems == [], "\n".join(look.problems)
 
 
@@ -246,6 +247,13 @@ def _walk(page, look: Looker) -> None:
     assert key.pk != old_key.pk
     page.goto(f"/profile/api-keys/{key.pk}/rotate/")
     look("api-key-rotate")
+    page.goto(f"/profile/api-keys/{key.pk}/")
+    look("api-key-activity")
+    # the consent page an AI host opens (OAuth for MCP), as a registered client asks for it
+    _, challenge = flow.pkce()
+    mcp = page.evaluate("location.origin") + "/mcp"
+    page.goto(flow.authorize_url(flow.register(), challenge, resource=mcp))
+    look("oauth-consent")
 
     page.goto("/profile/webhooks/new/")
     look("webhook-new")

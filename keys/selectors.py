@@ -1,13 +1,23 @@
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.db.models import Q, QuerySet
 
 from .models import ApiKey
 
-# Other credentials that stand for a key (an OAuth grant's access tokens, fibe_access.oauth):
-# each takes a token digest and returns the key it stands for, or None. Apps register theirs
-# at start-up, so keys imports none of them.
-token_resolvers: list[Callable[[str], ApiKey | None]] = []
+
+class TokenResolver(NamedTuple):
+    """Another credential that stands for a key (an OAuth grant's access tokens,
+    fibe_access.oauth): ``matches(digest)`` is the condition on ApiKey that finds the key a
+    token of it stands for (so an unknown token still costs one query in all), ``resolve(digest)``
+    the key as that token may use it, or None. Apps register theirs at start-up, so keys
+    imports none of them."""
+
+    matches: Callable[[str], Q]
+    resolve: Callable[[str], ApiKey | None]
+
+
+token_resolvers: list[TokenResolver] = []
 
 
 def key_list(*, owner) -> QuerySet[ApiKey]:
@@ -23,17 +33,17 @@ def key_get(*, owner, pk: int) -> ApiKey | None:
 
 
 def key_for_token_digest(digest: str) -> ApiKey | None:
-    """The one query authentication makes for a key: the key and its owner, by the digest of
-    its token or of the token an overlapping rotation replaced; then the registered resolvers
-    (an OAuth access token stands for its grant's key)."""
-    found = ApiKey.objects.select_related("owner").filter(
-        Q(digest=digest) | Q(previous_digest=digest)
-    )[:1]
-    key = next(iter(found), None)
-    if key is not None:
+    """The one query authentication makes for a token: the key and its owner, by the digest of
+    its token, of the token an overlapping rotation replaced, or of a credential standing for
+    it (registered resolvers, which then read what that credential allows)."""
+    found = Q(digest=digest) | Q(previous_digest=digest)
+    for resolver in token_resolvers:
+        found |= resolver.matches(digest)
+    key = ApiKey.objects.select_related("owner").filter(found).first()
+    if key is None or digest in (key.digest, key.previous_digest):
         return key
-    for resolve in token_resolvers:
-        key = resolve(digest)
-        if key is not None:
-            return key
+    for resolver in token_resolvers:
+        resolved = resolver.resolve(digest)
+        if resolved is not None:
+            return resolved
     return None

@@ -9,7 +9,7 @@ class OAuthConfig(AppConfig):
     def ready(self) -> None:
         from keys import selectors
 
-        from .selectors import key_for_access_token_digest
+        from .selectors import ACCESS_TOKENS
 
-        if key_for_access_token_digest not in selectors.token_resolvers:
-            selectors.token_resolvers.append(key_for_access_token_digest)
+        if ACCESS_TOKENS not in selectors.token_resolvers:
+            selectors.token_resolvers.append(ACCESS_TOKENS)

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import math
 
+from django.db.models import Q
 from django.utils import timezone
 
 from keys.models import ApiKey
+from keys.selectors import TokenResolver
 
 from .models import AccessToken, Grant
 
@@ -21,6 +23,15 @@ def key_for_access_token_digest(digest: str) -> ApiKey | None:
         key.expires_at = token.expires_at  # this copy only: never saved
     key.bound_resource = token.grant.resource
     return key
+
+
+# registered in keys.selectors.token_resolvers (by OAuthConfig.ready)
+ACCESS_TOKENS = TokenResolver(
+    matches=lambda digest: Q(
+        pk__in=AccessToken.objects.filter(digest=digest).values("grant__key_id")
+    ),
+    resolve=key_for_access_token_digest,
+)
 
 
 def grants_for(*, owner) -> list[Grant]:

@@ -51,7 +51,8 @@ def record_id_of(value) -> int | None:
         value = value.get("id")
     else:
         value = getattr(value, "pk", value)
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+    # ASCII digits only: "²".isdigit() is true, and int() refuses it
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         value = int(value)
     return value if type(value) is int and 0 < value < 2**63 else None
 

@@ -14,6 +14,7 @@ from tests.support.factories import UserFactory
 pytest_plugins = [
     "tests.support.fixtures",  # real servers: receiver, private Redis, Celery workers
     "tests.support.throttles",  # sign-in throttle counters cleared before each test
+    "tests.support.browser",  # one Chromium for the session, a page per test
 ]
 
 PASSWORD = "correct horse battery staple 42"

@@ -195,8 +195,6 @@ def session_poll(caller, *, session_id, query):
     scope="webhooks:read",
     status=204,
     restriction=Restriction.HANDLER,
-    # ends the caller's own transient session and loses nothing: no person need confirm it
-    destructive=False,
     summary="End a listen session",
 )
 def session_close(caller, *, session_id):

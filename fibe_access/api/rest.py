@@ -48,9 +48,10 @@ def _mount(router: Router, op: Operation, path: str) -> None:
     view.fibe_operation = op  # read by recording.recorded
     view.__name__, view.__module__ = op.handler.__name__, op.handler.__module__
     view.__signature__ = _signature(op)
-    errors_ = {401: Error, 429: Error}
+    # 422: any operation refuses a query parameter it does not take, and its inputs' rules
+    errors_ = {401: Error, 422: Error, 429: Error}
     if op.scope is not None:
-        errors_ |= {403: Error, 404: Error, 422: Error}
+        errors_ |= {403: Error, 404: Error}
     if op.conflict:
         errors_[409] = Error
     router.api_operation(

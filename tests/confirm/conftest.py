@@ -7,7 +7,6 @@ import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.e2e.conftest import browser, device, page  # noqa: F401 - one Chromium per session
 from tests.support.appserver import AppServer, server_env
 from tests.support.factories import UserFactory
 

@@ -204,3 +204,14 @@ def test_hourly_usage_stacks_failures_on_successes_for_seven_days(user, recorder
     assert (hours[-1].succeeded, hours[-1].failed) == (2, 1)
     assert (hours[-6].succeeded, hours[-6].failed) == (0, 1)
     assert sum(h.total for h in hours) == 4
+
+
+def test_a_path_parameter_that_is_not_an_ascii_number_names_no_record(user, recorder, client):
+    """A request for /marquees/² (a digit to str.isdigit, not to int) is a 422, never a 500,
+    and the activity it records names no record."""
+    _, token = api_key_make(user, "marquees:manage")
+
+    answer = client.delete("/api/v1/marquees/%C2%B2", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert answer.status_code == 422
+    assert activity.record_id_of("²") is None and activity.record_id_of("12") == 12

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.e2e.conftest import browser, device, page, person  # noqa: F401 - the browser fixtures
+from tests.e2e.conftest import person  # noqa: F401 - a person signed up and enrolled
 from tests.support.appserver import AppServer, server_env
 from tests.support.factories import UserFactory
 

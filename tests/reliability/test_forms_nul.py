@@ -19,7 +19,11 @@ def _snapshot():
     return (
         sorted(User.objects.values_list("email", "password", "email_verified_at", "is_active")),
         sorted(ApiKey.objects.values_list("label", "status", "digest")),
-        sorted(WebhookEndpoint.objects.values_list("url", "secret_encrypted", "description", "is_active")),
+        sorted(
+            WebhookEndpoint.objects.values_list(
+                "url", "secret_encrypted", "description", "is_active"
+            )
+        ),
         Delivery.objects.count(),
         sorted(TOTPDevice.objects.values_list("confirmed", flat=True)),
     )

@@ -72,7 +72,7 @@ def test_the_key_page_draws_its_usage_and_links_writes_to_deliveries(page, perso
     page.goto("/profile/api-keys/")
     if "/profile/verify/" in page.url:
         person.step_up()
-    page.get_by_role("link", name="Deploy bot").click()
+    page.get_by_role("link", name="Deploy bot", exact=True).click()
     page.wait_for_url(re.compile(rf"/profile/api-keys/{key.pk}/$"))
 
     picture = page.locator("#usage-picture")

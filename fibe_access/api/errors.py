@@ -1,6 +1,6 @@
 """The API's errors: the ``ApiError`` family, and ``answer``, the one function that turns an
 exception raised anywhere under an operation into the API's answer. The REST site's exception
-handlers (``install``) and ``operations.invoke`` both use it, so every face of the API says
+handlers (``install``) and ``invoke.invoke`` both use it, so every face of the API says
 the same thing: ``{"code", "message"}``, plus ``errors: [{"field", "message"}]`` on a 422."""
 
 from __future__ import annotations

@@ -10,12 +10,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from ninja import Schema
 from pydantic import Field
 
 from fibe_access.api.bodies import NO_NUL, In
-from fibe_access.api.errors import ScopeDenied, found
+from fibe_access.api.errors import Conflict, ScopeDenied, found
 from fibe_access.api.operations import Restriction, operation
 
 from . import listen, services
@@ -179,11 +178,12 @@ def _session(caller, session_id: int):
     "seconds. Send back the answer's `cursor`: events up to it are then forgotten; resending "
     "an old cursor answers the same events again (same ids), so none is lost or repeated. "
     "Only the key that opened the session can poll it.",
+    conflict="A cursor this session never handed out (ahead of its events) answers 409.",
 )
 def session_poll(caller, *, session_id, query):
     session = _session(caller, session_id)
     if query.cursor >= session.next_seq:
-        raise ValidationError({"cursor": "This cursor was never handed out."})
+        raise Conflict("cursor: this session never handed out that cursor.")
     events, cursor = listen.events_poll(session=session, cursor=query.cursor, wait=query.wait)
     return {"events": events, "cursor": cursor}
 

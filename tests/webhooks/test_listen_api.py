@@ -124,7 +124,9 @@ def test_a_cursor_never_handed_out_is_refused(listener):
         f"/api/v1/webhooks/sessions/{session['id']}/events", {"cursor": 99, "wait": 0}
     )
 
-    assert answer.status_code == 422
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "conflict"
+    assert "cursor" in answer.json()["message"]
 
 
 def test_opening_needs_webhooks_read(user, api_client):

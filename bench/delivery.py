@@ -209,7 +209,7 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
     for seq in range(EVENTS):
         publish(seq)
     publish_rate = EVENTS / (time.monotonic() - started)
-    env = {**os.environ, "DATABASE_CONN_MAX_AGE": "600"}
+    env = {**os.environ, "DATABASE_CONN_MAX_AGE_SECONDS": "600"}
     worker = Worker(
         env=env,
         log=tmp / "worker.log",

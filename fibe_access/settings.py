@@ -15,13 +15,21 @@ import environ
 from celery.schedules import schedule
 from django.core.exceptions import ImproperlyConfigured
 
-from fibe_access import localenv
+from fibe_access import envnames, localenv
 
 localenv.load()
+envnames.renames_apply()
 
 env = environ.Env()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def duration(name: str, default: float, unit: str = "seconds") -> timedelta:
+    """A length of time from the variable ``name``, a number of ``unit`` (its name says it)."""
+    return timedelta(**{unit: env.float(name, default=default)})
+
+
 VAR_DIR = Path(env.str("FIBE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -97,7 +105,7 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE_SECONDS", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web threads, the worker and beat write concurrently: WAL lets readers run beside the one
     # writer, IMMEDIATE takes the write lock when a transaction begins (a deferred one that
@@ -276,8 +284,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Fibe Access ----------------------------------------------------------------------------
-STEP_UP_WINDOW = timedelta(seconds=env.int("STEP_UP_WINDOW", default=600))
-PLAYGROUND_EXPIRY_NOTICE = timedelta(seconds=env.int("PLAYGROUND_EXPIRY_NOTICE", default=3600))
+STEP_UP_WINDOW = duration("STEP_UP_WINDOW_SECONDS", 600)
+PLAYGROUND_EXPIRY_NOTICE = duration("PLAYGROUND_EXPIRY_NOTICE_SECONDS", 3600)
 API_KEY_RATE_LIMIT_PER_MINUTE = env.int("API_KEY_RATE_LIMIT_PER_MINUTE", default=600)
 # How long a process may reuse a key it read, while Redis says the key has not changed (key
 # services signal every change through Redis, so every process sharing REDIS_URL refuses a
@@ -288,14 +296,14 @@ API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=10.0)
 # stalled or black-holed connection can make a revocation.
 API_KEY_CHANNEL_TRUST_SECONDS = env.float("API_KEY_CHANNEL_TRUST_SECONDS", default=3.0)
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
-WEBHOOKS_DISABLE_AFTER = timedelta(seconds=env.int("WEBHOOKS_DISABLE_AFTER", default=5 * 86400))
-WEBHOOKS_LOG_RETENTION = timedelta(seconds=env.int("WEBHOOKS_LOG_RETENTION", default=30 * 86400))
-WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=5.0)
-WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=15.0)
+WEBHOOKS_DISABLE_AFTER = duration("WEBHOOKS_DISABLE_AFTER_SECONDS", 5 * 86400)
+WEBHOOKS_LOG_RETENTION = duration("WEBHOOKS_LOG_RETENTION_SECONDS", 30 * 86400)
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT_SECONDS", default=15.0)
 # One attempt, from connect to the last byte read, is cut after this many seconds (a receiver
 # dribbling bytes cannot hold a worker); one endpoint, and one account, has at most so many
 # attempts in flight (webhooks.engine.slots).
-WEBHOOKS_ATTEMPT_BUDGET = env.float("WEBHOOKS_ATTEMPT_BUDGET", default=20.0)
+WEBHOOKS_ATTEMPT_BUDGET = env.float("WEBHOOKS_ATTEMPT_BUDGET_SECONDS", default=20.0)
 WEBHOOKS_ENDPOINT_CONCURRENCY = env.int("WEBHOOKS_ENDPOINT_CONCURRENCY", default=4)
 WEBHOOKS_ACCOUNT_CONCURRENCY = env.int("WEBHOOKS_ACCOUNT_CONCURRENCY", default=8)
 # A send task claims up to WEBHOOKS_SEND_BATCH due deliveries, sends them on up to
@@ -306,17 +314,17 @@ WEBHOOKS_ACCOUNT_CONCURRENCY = env.int("WEBHOOKS_ACCOUNT_CONCURRENCY", default=8
 # `manage.py check` warns otherwise: webhooks.W001).
 WEBHOOKS_SEND_BATCH = env.int("WEBHOOKS_SEND_BATCH", default=500)
 WEBHOOKS_SEND_THREADS = env.int("WEBHOOKS_SEND_THREADS", default=8)
-WEBHOOKS_SEND_WINDOW = env.float("WEBHOOKS_SEND_WINDOW", default=10.0)
+WEBHOOKS_SEND_WINDOW = env.float("WEBHOOKS_SEND_WINDOW_SECONDS", default=10.0)
 # Test sends, redeliveries and recoveries asked for, per endpoint per minute.
 WEBHOOKS_SENDS_PER_MINUTE = env.int("WEBHOOKS_SENDS_PER_MINUTE", default=10)
 # A listen session (`fibe listen`) not polled for this many seconds ends; a poll waits at most
 # WEBHOOKS_LISTEN_WAIT seconds for an event before it answers empty.
-WEBHOOKS_LISTEN_TTL = env.int("WEBHOOKS_LISTEN_TTL", default=60)
-WEBHOOKS_LISTEN_WAIT = env.int("WEBHOOKS_LISTEN_WAIT", default=25)
+WEBHOOKS_LISTEN_TTL = env.int("WEBHOOKS_LISTEN_TTL_SECONDS", default=60)
+WEBHOOKS_LISTEN_WAIT = env.int("WEBHOOKS_LISTEN_WAIT_SECONDS", default=25)
 # The beat scan re-enqueues a due delivery whose broker message is older than this (lost), and
 # one in flight longer than WEBHOOKS_STUCK_AFTER (its worker died mid-send).
-WEBHOOKS_REENQUEUE_AFTER = timedelta(seconds=env.float("WEBHOOKS_REENQUEUE_AFTER", default=60))
-WEBHOOKS_STUCK_AFTER = timedelta(seconds=env.float("WEBHOOKS_STUCK_AFTER", default=120))
+WEBHOOKS_REENQUEUE_AFTER = duration("WEBHOOKS_REENQUEUE_AFTER_SECONDS", 60)
+WEBHOOKS_STUCK_AFTER = duration("WEBHOOKS_STUCK_AFTER_SECONDS", 120)
 # Called with (user, actor) by account deletion, before the user row goes.
 ACCOUNT_DELETE_HOOKS = ["keys.services.key_revoke_all_for_owner"]
 
@@ -330,7 +338,7 @@ AUTHENTICATION_BACKENDS = [
 # the cool-off, whatever the password, without hashing it.
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = timedelta(seconds=env.int("SIGN_IN_LOCKOUT_SECONDS", default=900))
+AXES_COOLOFF_TIME = duration("SIGN_IN_LOCKOUT_SECONDS", 900)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = False  # else one good sign-in of one's own resets the IP's count
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -342,15 +350,15 @@ AXES_VERBOSE = False
 # Sign-ups, verification resends and password-reset requests from one client address an hour.
 ACCOUNT_REQUESTS_PER_IP_HOUR = env.int("ACCOUNT_REQUESTS_PER_IP_HOUR", default=20)
 
-EMAIL_VERIFICATION_MAX_AGE = timedelta(hours=env.int("EMAIL_VERIFICATION_HOURS", default=48))
-PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+EMAIL_VERIFICATION_MAX_AGE = duration("EMAIL_VERIFICATION_MAX_AGE_HOURS", 48, "hours")
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
 # Mail to one address (verification, reset, "you already have an account"), and notices to one
 # account, within an hour; a notice about the same thing is sent at most once a day.
 ACCOUNT_MAIL_PER_ADDRESS_HOUR = env.int("ACCOUNT_MAIL_PER_ADDRESS_HOUR", default=5)
 NOTICES_PER_ACCOUNT_HOUR = env.int("NOTICES_PER_ACCOUNT_HOUR", default=5)
 NOTICE_REPEAT_AFTER = timedelta(hours=24)
 
-SECURITY_LOG_RETENTION = timedelta(days=env.int("SECURITY_LOG_RETENTION_DAYS", default=365))
+SECURITY_LOG_RETENTION = duration("SECURITY_LOG_RETENTION_DAYS", 365, "days")
 SECURITY_LOG_MAX_ROWS = env.int("SECURITY_LOG_MAX_ROWS", default=5000)
 SECURITY_LOG_MAX_FAILED_SIGN_IN_ROWS = 500
 
@@ -445,7 +453,7 @@ API_ACTIVITY_BACKGROUND = env.bool("API_ACTIVITY_BACKGROUND", default=True)
 API_ACTIVITY_BUFFER = env.int("API_ACTIVITY_BUFFER", default=20_000)
 API_ACTIVITY_FLUSH_BATCH = env.int("API_ACTIVITY_FLUSH_BATCH", default=500)
 API_ACTIVITY_FLUSH_SECONDS = env.float("API_ACTIVITY_FLUSH_SECONDS", default=2.0)
-API_ACTIVITY_RETENTION = timedelta(days=env.int("API_ACTIVITY_RETENTION_DAYS", default=30))
+API_ACTIVITY_RETENTION = duration("API_ACTIVITY_RETENTION_DAYS", 30, "days")
 API_ACTIVITY_TRIM_BATCH = env.int("API_ACTIVITY_TRIM_BATCH", default=5000)
 # Where a key's page finds the webhook deliveries its writes caused (keys and webhooks do not
 # import each other; this names the webhooks selector).

@@ -48,7 +48,7 @@ def cli_server(django_db_setup, django_db_blocker, redis_server, tmp_path_factor
     """One gunicorn for the CLI tests, stopped after them; each test's rows are committed
     (transactional_db) and every request opens its own database connection."""
     with django_db_blocker.unblock():
-        env = server_env(redis_server.url, DATABASE_CONN_MAX_AGE=0, API_KEY_CACHE_SECONDS=0)
+        env = server_env(redis_server.url, DATABASE_CONN_MAX_AGE_SECONDS=0, API_KEY_CACHE_SECONDS=0)
     server = AppServer(
         env=env, log=tmp_path_factory.mktemp("cli") / "gunicorn.log", workers=1, threads=4
     )

@@ -62,7 +62,7 @@ class Servers:
 @pytest.fixture
 def server(django_db_blocker, redis_server, tmp_path):
     with django_db_blocker.unblock():
-        env = server_env(redis_server.url, DATABASE_CONN_MAX_AGE=0, API_KEY_CACHE_SECONDS=0)
+        env = server_env(redis_server.url, DATABASE_CONN_MAX_AGE_SECONDS=0, API_KEY_CACHE_SECONDS=0)
     servers = Servers(env, tmp_path)
     yield servers
     for s in servers.all:

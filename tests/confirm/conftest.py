@@ -18,7 +18,7 @@ PASSWORD = "correct horse battery staple 42"  # UserFactory's
 @pytest.fixture(scope="package")
 def confirm_server(django_db_setup, django_db_blocker, redis_server, tmp_path_factory):
     with django_db_blocker.unblock():
-        env = server_env(redis_server.url, DATABASE_CONN_MAX_AGE=0, API_KEY_CACHE_SECONDS=0)
+        env = server_env(redis_server.url, DATABASE_CONN_MAX_AGE_SECONDS=0, API_KEY_CACHE_SECONDS=0)
     server = AppServer(
         env=env, log=tmp_path_factory.mktemp("confirm") / "gunicorn.log", workers=2, threads=4
     )

@@ -14,7 +14,7 @@ def mcp_server(django_db_setup, django_db_blocker, redis_server, tmp_path_factor
     with django_db_blocker.unblock():
         env = server_env(
             redis_server.url,
-            DATABASE_CONN_MAX_AGE=0,
+            DATABASE_CONN_MAX_AGE_SECONDS=0,
             API_KEY_CACHE_SECONDS=0,
             MCP_ALLOWED_ORIGINS=ALLOWED_ORIGIN,
         )

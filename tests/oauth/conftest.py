@@ -83,7 +83,7 @@ def app(django_db_setup, django_db_blocker, redis_server, tmp_path_factory, tls)
     with django_db_blocker.unblock():
         env = server_env(
             redis_server.url,
-            DATABASE_CONN_MAX_AGE=0,
+            DATABASE_CONN_MAX_AGE_SECONDS=0,
             OAUTH_CIMD_ALLOW_LOOPBACK=1,
             OAUTH_CIMD_CA_BUNDLE=tls / "cert.pem",
         )

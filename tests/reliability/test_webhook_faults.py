@@ -23,9 +23,9 @@ pytestmark = pytest.mark.reliability
 CONCURRENCY = 2
 # a batch starts no send after 1 s, so nothing waits in one as long as WEBHOOKS_STUCK_AFTER
 FAST_RECOVERY = {
-    "WEBHOOKS_STUCK_AFTER": 5,
-    "WEBHOOKS_REENQUEUE_AFTER": 5,
-    "WEBHOOKS_SEND_WINDOW": 1,
+    "WEBHOOKS_STUCK_AFTER_SECONDS": 5,
+    "WEBHOOKS_REENQUEUE_AFTER_SECONDS": 5,
+    "WEBHOOKS_SEND_WINDOW_SECONDS": 1,
 }
 
 

@@ -20,14 +20,14 @@ from webhooks.publish import publish_event
 
 pytestmark = pytest.mark.reliability
 WORKER_ENV = {
-    "WEBHOOKS_ATTEMPT_BUDGET": 3,
-    "WEBHOOKS_READ_TIMEOUT": 2,
+    "WEBHOOKS_ATTEMPT_BUDGET_SECONDS": 3,
+    "WEBHOOKS_READ_TIMEOUT_SECONDS": 2,
     "WEBHOOKS_ACCOUNT_CONCURRENCY": 1,
     # a delivery waits in its batch at most the window and one budget before it is sent:
     # within WEBHOOKS_STUCK_AFTER, so the scan never records a waiting one as lost
-    "WEBHOOKS_SEND_WINDOW": 2,
-    "WEBHOOKS_STUCK_AFTER": 10,
-    "WEBHOOKS_REENQUEUE_AFTER": 10,
+    "WEBHOOKS_SEND_WINDOW_SECONDS": 2,
+    "WEBHOOKS_STUCK_AFTER_SECONDS": 10,
+    "WEBHOOKS_REENQUEUE_AFTER_SECONDS": 10,
 }
 
 

@@ -47,7 +47,11 @@ def test_redis_down_for_20s_and_back_empty_loses_no_delivery(
     broker, start_worker, settings, user, make_endpoint, receiver, tmp_path
 ):
     settings.WEBHOOKS_STUCK_AFTER = settings.WEBHOOKS_REENQUEUE_AFTER = timedelta(seconds=5)
-    start_worker(WEBHOOKS_STUCK_AFTER=5, WEBHOOKS_REENQUEUE_AFTER=5, WEBHOOKS_SEND_WINDOW=1)
+    start_worker(
+        WEBHOOKS_STUCK_AFTER_SECONDS=5,
+        WEBHOOKS_REENQUEUE_AFTER_SECONDS=5,
+        WEBHOOKS_SEND_WINDOW_SECONDS=1,
+    )
     make_endpoint(receiver.url)
     # given 100 events delivered normally
     for i in range(100):

@@ -77,7 +77,7 @@ def start_worker(transactional_db, broker, tmp_path):
             "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
             "DATABASE_URL": database_url(),
             "REDIS_URL": broker.url,
-            "DATABASE_CONN_MAX_AGE": "0",
+            "DATABASE_CONN_MAX_AGE_SECONDS": "0",
             "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
             **{k: str(v) for k, v in extra_env.items()},
         }

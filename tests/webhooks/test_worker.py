@@ -95,9 +95,9 @@ def test_worker_killed_mid_batch_loses_no_event(
     start_worker, user, make_endpoint, receiver, settings
 ):
     fast_recovery = {
-        "WEBHOOKS_STUCK_AFTER": 3,
-        "WEBHOOKS_REENQUEUE_AFTER": 3,
-        "WEBHOOKS_SEND_WINDOW": 1,
+        "WEBHOOKS_STUCK_AFTER_SECONDS": 3,
+        "WEBHOOKS_REENQUEUE_AFTER_SECONDS": 3,
+        "WEBHOOKS_SEND_WINDOW_SECONDS": 1,
     }
     settings.WEBHOOKS_STUCK_AFTER = settings.WEBHOOKS_REENQUEUE_AFTER = timedelta(seconds=3)
     worker = start_worker(**fast_recovery)

@@ -11,33 +11,33 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from fibe_access.accounts.actor import Actor
-from fibe_access.accounts.pages import confirm_page
+from fibe_access.accounts.pages import Confirm, confirmed_action
 from fibe_access.accounts.stepup import step_up_required
 
 from . import confirmations, services
 
 
-@login_required
-@step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def key_confirm_switch(request, key_id: int):
     key = confirmations.credential_get(owner=request.user, pk=key_id)
     if key is None:
         raise Http404("No such API key.")
     turn_on = not key.confirm_destructive
-    if request.method == "POST":
+
+    def switch():
         services.key_set_confirm_destructive(actor=Actor.from_request(request), key=key, on=turn_on)
         state = "on" if turn_on else "off"
         messages.success(request, f"Confirm destructive actions is {state} for “{key.label}”.")
         return redirect("keys:list")
+
     body = (
         "Deletes, destroys, recreates and secret changes made with this key will wait until you "
         "approve each one, after your second factor."
         if turn_on
         else "Destructive calls made with this key will run at once, without asking you."
     )
-    return confirm_page(
-        request,
+    return Confirm(
+        act=switch,
         cancel_url=reverse("keys:list"),
         title=f"Turn {'on' if turn_on else 'off'} “Confirm destructive actions” for “{key.label}”",
         body=body,

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from fibe_access.accounts import shown_once
 from fibe_access.accounts.actor import Actor
-from fibe_access.accounts.pages import confirm_page, verified_email_required
+from fibe_access.accounts.pages import Confirm, confirmed_action, verified_email_required
 from fibe_access.accounts.stepup import step_up_required
 
 from . import activity_selectors, confirmations, presenters, selectors, services
@@ -166,26 +166,26 @@ def key_rotate(request, key_id: int):
     return render(request, "keys/rotate.html", {"key": key, "form": form})
 
 
-@login_required
-@step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def key_end_overlap(request, key_id: int):
     """ "Stop it now": the old token of an overlapping rotation stops at once."""
     key = _owned_key(request, key_id)
-    if request.method == "POST":
+    if not key.previous_digest and request.method == "GET":
+        return redirect("keys:list")
+
+    def stop():
         services.key_end_overlap(actor=Actor.from_request(request), key=key)
         messages.success(request, f"The old token of “{key.label}” has stopped working.")
         return redirect("keys:list")
-    if not key.previous_digest:
-        return redirect("keys:list")
-    return confirm_page(
-        request,
+
+    return Confirm(
         cancel_url=reverse("keys:list"),
         title=f"Stop the old token of “{key.label}” now",
         body=f"The token ending in …{key.previous_last4} stops working at once; the current "
         f"token (…{key.last4}) keeps working.",
         button="Stop it now",
         danger=True,
+        act=stop,
     )
 
 
@@ -211,66 +211,64 @@ def key_allowed_ips(request, key_id: int):
     return render(request, "keys/allowed_ips.html", {"key": key, "form": form})
 
 
-@login_required
-@step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def key_expire(request, key_id: int):
     key = _owned_key(request, key_id)
-    if request.method == "POST":
+
+    def expire():
         services.key_expire_now(actor=Actor.from_request(request), key=key)
         messages.success(request, f"“{key.label}” has expired. Calls with it now fail.")
         return redirect("keys:list")
-    return confirm_page(
-        request,
+
+    return Confirm(
         cancel_url=reverse("keys:list"),
         title=f"Expire “{key.label}” now",
         body="Every call made with this key (and with the old token of a rotation) will fail "
         "from now on. The key stays listed so you can see its history.",
         button="Expire now",
         danger=True,
+        act=expire,
     )
 
 
-@login_required
-@step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def key_delete(request, key_id: int):
     key = _owned_key(request, key_id)
-    if request.method == "POST":
+
+    def delete():
         services.key_delete(actor=Actor.from_request(request), key=key)
         messages.success(request, f"“{key.label}” was deleted.")
         return redirect("keys:list")
-    return confirm_page(
-        request,
+
+    return Confirm(
         cancel_url=reverse("keys:list"),
         title=f"Delete “{key.label}”",
         body="The key is removed for good and every call made with it fails.",
         button="Delete key",
         danger=True,
+        act=delete,
     )
 
 
-@login_required
-@step_up_required
-@never_cache
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def key_reveal(request, key_id: int):
     key = _owned_key(request, key_id)
     if not key.is_agent:
         raise Http404("Only agent keys can be revealed.")
-    if request.method == "POST":
+
+    def reveal():
         try:
             token = services.key_reveal(actor=Actor.from_request(request), key=key)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("keys:list")
         return render(request, "keys/token.html", {"key": key, "token": token, "revealed": True})
-    return confirm_page(
-        request,
+
+    return Confirm(
         cancel_url=reverse("keys:list"),
         title=f"Reveal “{key.label}”",
         body="The token will be shown on the next page. Revealing is recorded in "
         "your security log.",
         button="Reveal token",
-        danger=False,
+        act=reveal,
     )

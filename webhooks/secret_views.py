@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from fibe_access.accounts import shown_once
 from fibe_access.accounts.actor import Actor
-from fibe_access.accounts.pages import confirm_page
+from fibe_access.accounts.pages import Confirm, confirmed_action
 from fibe_access.accounts.stepup import step_up_required
 
 from . import selectors, services
@@ -51,22 +51,22 @@ def secret_rotate(request, endpoint_id: int):
     return render(request, "webhooks/secret_rotate.html", {"endpoint": endpoint, "form": form})
 
 
-@login_required
-@step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def secret_end_overlap(request, endpoint_id: int):
     endpoint = _owned_endpoint(request, endpoint_id)
     detail = reverse("webhooks:detail", kwargs={"endpoint_id": endpoint.pk})
-    if request.method == "POST":
+
+    def end():
         services.endpoint_end_secret_overlap(actor=Actor.from_request(request), endpoint=endpoint)
         messages.success(request, "The old secret no longer signs deliveries.")
         return redirect(detail)
-    return confirm_page(
-        request,
+
+    return Confirm(
         title="Stop signing with the old secret now",
         body="From the next delivery on, requests carry only the new secret's signature: "
         "receivers still holding the old secret will reject them.",
         button="End now",
         danger=True,
         cancel_url=detail,
+        act=end,
     )

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from fibe_access.accounts import shown_once
 from fibe_access.accounts.actor import Actor
-from fibe_access.accounts.pages import confirm_page, verified_email_required
+from fibe_access.accounts.pages import Confirm, confirmed_action, verified_email_required
 from fibe_access.accounts.stepup import step_up_required
 
 from . import listen, presenters, selectors, services
@@ -23,10 +23,10 @@ NEW_SECRET = "webhook_secret"  # noqa: S105 - the name of a shown-once slot
 PAGE_SIZE = 25
 
 
-def _send_limited(request, exc: services.SendsLimited, render_page):
+def _send_limited(request, exc: services.SendsLimited, confirm: Confirm):
     """The confirm page again, as a 429 saying why (and when to try again)."""
     messages.error(request, str(exc))
-    page = render_page()
+    page = confirm.page(request)
     page.status_code = 429
     page["Retry-After"] = str(exc.retry_after)
     return page
@@ -218,64 +218,54 @@ def delivery_detail(request, delivery_id: int):
     )
 
 
-@login_required
-@step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def endpoint_test(request, endpoint_id: int):
     endpoint = _owned_endpoint(request, endpoint_id)
-    detail = reverse("webhooks:detail", kwargs={"endpoint_id": endpoint.pk})
-    if request.method == "POST":
+
+    def send():
         try:
             services.endpoint_test(actor=Actor.from_request(request), endpoint=endpoint)
         except services.SendsLimited as exc:
-            return _send_limited(request, exc, lambda: _test_page(request, endpoint, detail))
+            return _send_limited(request, exc, confirm)
         messages.success(
             request, "Test event sent: a sample playground.created. It appears below in a moment."
         )
-        return redirect(detail)
-    return _test_page(request, endpoint, detail)
+        return redirect(confirm.cancel_url)
 
-
-def _test_page(request, endpoint, detail):
-    return confirm_page(
-        request,
+    confirm = Confirm(
         title="Send a test event",
         body=f"Fibe sends a sample playground.created to {endpoint.url}, marked as "
         "a test. Tests are not retried.",
         button="Send test webhook",
-        danger=False,
-        cancel_url=detail,
+        cancel_url=reverse("webhooks:detail", kwargs={"endpoint_id": endpoint.pk}),
+        act=send,
     )
+    return confirm
 
 
-@login_required
-@step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def delivery_redeliver(request, delivery_id: int):
     delivery = _owned_delivery(request, delivery_id)
-    back = reverse("webhooks:delivery", kwargs={"delivery_id": delivery.pk})
-    if request.method == "POST":
+
+    def redeliver():
         try:
             services.delivery_redeliver(actor=Actor.from_request(request), delivery=delivery)
         except services.SendsLimited as exc:
-            return _send_limited(request, exc, lambda: _redeliver_page(request, back))
+            return _send_limited(request, exc, confirm)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, "Sent again. The new attempt appears in the history.")
-        return redirect(back)
-    return _redeliver_page(request, back)
+        return redirect(confirm.cancel_url)
 
-
-def _redeliver_page(request, back):
-    return confirm_page(
-        request,
+    confirm = Confirm(
         title="Redeliver this event",
         body="The same body is sent again now, with the same delivery id, as a manual attempt.",
         button="Redeliver",
-        danger=False,
-        cancel_url=back,
+        cancel_url=reverse("webhooks:delivery", kwargs={"delivery_id": delivery.pk}),
+        act=redeliver,
     )
+    return confirm
 
 
 @login_required
@@ -302,13 +292,12 @@ def deliveries_recover(request, endpoint_id: int):
     return redirect("webhooks:detail", endpoint_id=endpoint.pk)
 
 
-@login_required
-@step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def endpoint_enable(request, endpoint_id: int):
     endpoint = _owned_endpoint(request, endpoint_id)
     detail = reverse("webhooks:detail", kwargs={"endpoint_id": endpoint.pk})
-    if request.method == "POST":
+
+    def enable():
         try:
             services.endpoint_enable(actor=Actor.from_request(request), endpoint=endpoint)
         except ValidationError as exc:
@@ -316,31 +305,31 @@ def endpoint_enable(request, endpoint_id: int):
         else:
             messages.success(request, "Endpoint re-enabled: new events will be delivered.")
         return redirect(detail)
-    return confirm_page(
-        request,
+
+    return Confirm(
         title="Re-enable this endpoint",
         body="New events are delivered again. Failed deliveries are not resent: "
         "use “Recover failed deliveries” for those.",
         button="Re-enable",
-        danger=False,
         cancel_url=detail,
+        act=enable,
     )
 
 
-@login_required
-@step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def endpoint_delete(request, endpoint_id: int):
     endpoint = _owned_endpoint(request, endpoint_id)
-    if request.method == "POST":
+
+    def delete():
         services.endpoint_delete(actor=Actor.from_request(request), endpoint=endpoint)
         messages.success(request, f"Deleted the endpoint {endpoint.url}.")
         return redirect("webhooks:list")
-    return confirm_page(
-        request,
+
+    return Confirm(
         title="Delete this endpoint",
         body=f"{endpoint.url} stops receiving events and its delivery log is deleted.",
         button="Delete endpoint",
         danger=True,
         cancel_url=reverse("webhooks:detail", kwargs={"endpoint_id": endpoint.pk}),
+        act=delete,
     )

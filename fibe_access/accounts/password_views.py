@@ -4,17 +4,15 @@ signing out every other session, or one of them. Each is logged; each ends other
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
-from django.views.decorators.http import require_http_methods
 
 from . import presenters, selectors, services, stepup
 from .actor import Actor
 from .forms import PasswordResetRequestForm
-from .pages import confirm_page
+from .pages import Confirm, confirmed_action
 from .views import TOO_MANY_REQUESTS, account_requests_allowed
 
 
@@ -71,17 +69,16 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
 
 
-@login_required
-@stepup.step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def sign_out_everywhere(request):
-    if request.method == "POST":
+    def sign_out():
         services.sessions_end_others(actor=Actor.from_request(request), user=request.user)
         update_session_auth_hash(request, request.user)
         messages.success(request, "Every other session of your account was signed out.")
         return redirect("accounts:security")
-    return confirm_page(
-        request,
+
+    return Confirm(
+        act=sign_out,
         title="Sign out everywhere else",
         body="Every other browser, device and session signed in to your account is signed out "
         "at once. This one stays signed in.",
@@ -90,9 +87,7 @@ def sign_out_everywhere(request):
     )
 
 
-@login_required
-@stepup.step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def session_end(request, session_id: str):
     """End one other session of the account, chosen from the Security page's list."""
     current = request.session.session_key
@@ -105,7 +100,8 @@ def session_end(request, session_id: str):
     if row["current"]:
         messages.info(request, "That is the session you are using: sign out to end it.")
         return redirect("accounts:security")
-    if request.method == "POST":
+
+    def end():
         try:
             services.session_end(
                 actor=Actor.from_request(request),
@@ -118,9 +114,10 @@ def session_end(request, session_id: str):
         else:
             messages.success(request, f"Signed out {name}: its next page asks to sign in.")
         return redirect("accounts:security")
+
     where = f" from {row['ip']}" if row["ip"] else ""
-    return confirm_page(
-        request,
+    return Confirm(
+        act=end,
         title="Sign out this session",
         body=f"{name}{where} is signed out at once: its next page asks to sign in again. "
         "This session stays signed in.",

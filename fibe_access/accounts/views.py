@@ -20,7 +20,7 @@ from .actor import Actor, client_ip, ip_bucket, safe_next
 from .addresses import canonical_email
 from .forms import ConfirmDeleteForm, EmailForm, LoginForm, OTPTokenForm, SignupForm
 from .models import User
-from .pages import confirm_page
+from .pages import Confirm, confirmed_action
 
 BACKUP_CODES = "backup_codes"
 SECURITY_LOG_PAGE = 50
@@ -216,43 +216,42 @@ def backup_codes(request):
     return shown_once.forget(response, BACKUP_CODES)
 
 
-@login_required
-@stepup.step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def backup_codes_regenerate(request):
-    if request.method == "POST":
+    def generate():
         codes = services.backup_codes_generate(actor=Actor.from_request(request), user=request.user)
         response = redirect("accounts:backup_codes")
         return shown_once.stash(request, response, BACKUP_CODES, {"codes": codes})
-    return confirm_page(
-        request,
+
+    return Confirm(
         title="Generate new backup codes",
         body="Your current backup codes will stop working.",
         button="Generate new codes",
         cancel_url=reverse("accounts:security"),
+        act=generate,
     )
 
 
-@login_required
-@stepup.step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def device_remove(request, device_id: int):
     device = selectors.totp_devices_for(user=request.user).filter(pk=device_id).first()
     if device is None:
         raise Http404
-    if request.method == "POST":
+
+    def remove():
         services.device_remove(
             actor=Actor.from_request(request), user=request.user, device_id=device.pk
         )
         messages.success(request, f"Removed “{device.name}”.")
         return redirect("accounts:security")
-    return confirm_page(
-        request,
+
+    return Confirm(
         title=f"Remove “{device.name}”",
         body="You will need another authenticator to manage API keys and webhooks.",
         button="Remove authenticator",
         danger=True,
         cancel_url=reverse("accounts:security"),
+        act=remove,
     )
 
 

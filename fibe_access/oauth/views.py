@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fibe_access.accounts.actor import Actor, client_ip
-from fibe_access.accounts.pages import confirm_page
+from fibe_access.accounts.pages import Confirm, confirmed_action
 from fibe_access.accounts.stepup import step_up_required
 from keys import presenters, scopes
 
@@ -203,21 +203,21 @@ def authorize(request):
     return response
 
 
-@never_cache
-@step_up_required
-@require_http_methods(["GET", "POST"])
+@confirmed_action
 def grant_revoke(request, grant_id: int):
     grant = selectors.grant_get(owner=request.user, pk=grant_id)
     if grant is None or grant.revoked_at is not None:
         raise Http404("No such connected app.")
-    if request.method == "POST":
+
+    def revoke():
         services.grant_revoke(actor=Actor.from_request(request), grant=grant)
         messages.success(
             request, f"“{grant.client.client_name}” was disconnected. Its tokens no longer work."
         )
         return redirect("keys:list")
-    return confirm_page(
-        request,
+
+    return Confirm(
+        act=revoke,
         cancel_url=reverse("keys:list"),
         title=f"Revoke “{grant.client.client_name}”",
         body="The app loses access at once: every token it holds stops working. "

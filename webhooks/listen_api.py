@@ -178,7 +178,8 @@ def _session(caller, session_id: int):
     "seconds. Send back the answer's `cursor`: events up to it are then forgotten; resending "
     "an old cursor answers the same events again (same ids), so none is lost or repeated. "
     "Only the key that opened the session can poll it.",
-    conflict="A cursor this session never handed out (ahead of its events) answers 409.",
+    conflict="409 `conflict` when `cursor` is one this session never handed out (ahead of "
+    "its events).",
 )
 def session_poll(caller, *, session_id, query):
     session = _session(caller, session_id)

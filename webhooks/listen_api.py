@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.conf import settings
 from ninja import Schema
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from fibe_access.api.bodies import NO_NUL, In
 from fibe_access.api.errors import Conflict, NotFound, ScopeDenied, found
@@ -98,12 +98,13 @@ class OutcomeIn(In):
 class ReportIn(In):
     results: list[OutcomeIn] = Field(min_length=1, max_length=listen.MAX_BATCH)
 
-    @model_validator(mode="after")
-    def _each_once(self):
-        ids = [r.id for r in self.results]
+    @field_validator("results")
+    @classmethod
+    def _each_once(cls, results):
+        ids = [r.id for r in results]
         if len(set(ids)) != len(ids):
-            raise ValueError("results: report each message id once.")
-        return self
+            raise ValueError("report each message id once")
+        return results
 
 
 class ReportOut(Schema):
@@ -207,7 +208,7 @@ def _session(caller, session_id: int):
     "seconds. Send back the answer's `cursor`: events up to it are then forgotten; resending "
     "an old cursor answers the same events again (same ids), so none is lost or repeated. "
     "Only the key that opened the session can poll it.",
-    conflict="A cursor this session never handed out (ahead of its events) answers 409.",
+    conflict="A cursor this session never handed out (ahead of its events) answers 409 `conflict`.",
 )
 def session_poll(caller, *, session_id, query):
     session = _session(caller, session_id)

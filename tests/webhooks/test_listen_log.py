@@ -140,6 +140,7 @@ def test_bad_reports_are_422_and_change_nothing(listener, results):
     answer = report(client, session["id"], results)
 
     assert answer.status_code == 422, answer.content
+    assert answer.json()["message"].startswith("results")
     assert {r.status for r in rows(session["id"]).values()} == {"pending"}
 
 

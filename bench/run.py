@@ -1,7 +1,7 @@
 """``make bench``: run every benchmark, each in its own process, and print one table of the
 figures that have targets (ratios against a baseline measured in the same run, query counts).
 
-    .venv/bin/python bench/run.py [auth] [delivery] [pages] [peers]
+    .venv/bin/python bench/run.py [auth] [delivery] [pages] [peers] [listen]
 
 Each benchmark's own output is shown as it runs; bench/README.md says what each number means.
 Benchmarks run against a database named ``fibe_bench`` on the server of DATABASE_URL (their
@@ -176,11 +176,36 @@ def peers_figures(out: str) -> list[Figure]:
     ]
 
 
+def listen_figures(out: str) -> list[Figure]:
+    return [
+        _figure(
+            "listen",
+            "API write commit → fibe listen's receiver p50 (ms)",
+            _number(r"listen\s+commit→receipt p50\s+([\d.]+) ms", out),
+            "<= 1000",
+            lambda v: v <= 1000,
+        ),
+        _figure(
+            "listen",
+            "the same, p95 (ms)",
+            _number(r"listen\s+commit→receipt p50\s+[\d.]+ ms\s+p95\s+([\d.]+) ms", out),
+            "(shown)",
+        ),
+        _figure(
+            "listen",
+            "listen p50 / registered endpoint p50 (same writes)",
+            _number(r"listen / endpoint p50 = ([\d.]+)", out),
+            "(shown)",
+        ),
+    ]
+
+
 BENCHES = {
     "auth": auth_figures,
     "delivery": delivery_figures,
     "pages": pages_figures,
     "peers": peers_figures,
+    "listen": listen_figures,
 }
 
 

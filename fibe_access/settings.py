@@ -261,6 +261,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.deliveries_purge_old",
         "schedule": schedule(timedelta(hours=1)),
     },
+    "webhooks-listen-expire": {
+        "task": "webhooks.listen_tasks.sessions_expire",
+        "schedule": schedule(timedelta(seconds=30)),
+    },
     "webhooks-disable-failing": {
         "task": "webhooks.tasks.endpoints_disable_failing",
         "schedule": schedule(timedelta(minutes=5)),

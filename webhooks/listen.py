@@ -10,8 +10,13 @@ at or before it (the client has them). A client that lost an answer polls again 
 cursor and gets the same rows, with the same ids: nothing lost, nothing repeated.
 
 Each event comes with the body and headers a real delivery has, signed with the session's
-secret by ``signing.signed_headers``. A session not polled for WEBHOOKS_LISTEN_TTL seconds is
-over: no longer captured for, gone from the page, deleted by the next open or list."""
+secret by ``signing.signed_headers``. Each event handed out for the first time gets a row in
+the listen delivery log (``listen_log``), completed by what the client reports.
+
+A session not polled for WEBHOOKS_LISTEN_TTL seconds has lapsed: no longer captured for, gone
+from the page; ``sessions_expire`` (the beat, and the owner's next open) deletes it with its
+queued events. Opening, ending (DELETE) and lapsing each write a security-log row naming the
+key and the host."""
 
 from __future__ import annotations
 
@@ -24,7 +29,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import signing
+from fibe_access.accounts.actor import Actor
+from fibe_access.accounts.securitylog import Kind, security_log
+
+from . import listen_log, signing
 from .models import Event, ListenEvent, ListenSession
 
 POLL_INTERVAL = 0.2  # seconds between looks at the session's rows while a poll waits
@@ -46,9 +54,11 @@ def listening(owner, event: str) -> list[int]:
     return [s.pk for s in live(owner) if event in s.events]
 
 
-def capture(event: Event, session_ids: list[int]) -> None:
+def capture(event: Event, session_ids: list[int], *, is_test: bool = False) -> None:
     """Queue ``event`` for each session (inside the caller's transaction)."""
-    ListenEvent.objects.bulk_create([ListenEvent(session_id=i, event=event) for i in session_ids])
+    ListenEvent.objects.bulk_create(
+        [ListenEvent(session_id=i, event=event, is_test=is_test) for i in session_ids]
+    )
 
 
 def standard_secret(secret: str) -> str:
@@ -58,19 +68,23 @@ def standard_secret(secret: str) -> str:
 
 
 @transaction.atomic
-def session_open(*, actor, owner, events: list[str], host: str) -> ListenSession:
+def session_open(
+    *, actor, owner, events: list[str], host: str, key_label: str = ""
+) -> ListenSession:
     """Open a session for ``owner`` told about ``events`` (already limited by the caller to
-    what the key could subscribe to); expired sessions of the owner are deleted."""
-    now = timezone.now()
-    ListenSession.objects.filter(owner=owner, last_polled_at__lt=now - ttl()).delete()
-    return ListenSession.objects.create(
+    what the key could subscribe to); the owner's lapsed sessions are ended first."""
+    sessions_expire(owner=owner)
+    session = ListenSession.objects.create(
         owner=owner,
         api_key_id=actor.api_key_id,
+        key_label=key_label,
         host=host,
         events=list(dict.fromkeys(events)),
         secret=secrets.token_urlsafe(32),
-        last_polled_at=now,
+        last_polled_at=timezone.now(),
     )
+    _log(actor, session, Kind.LISTEN_STARTED, f"on {_host(session)}")
+    return session
 
 
 def session_get(*, owner, session_id: int, api_key_id) -> ListenSession | None:
@@ -85,7 +99,45 @@ def session_get(*, owner, session_id: int, api_key_id) -> ListenSession | None:
 
 @transaction.atomic
 def session_close(*, actor, session: ListenSession) -> None:
-    session.delete()
+    """End ``session`` now (its client said so): its queued events go with it."""
+    if ListenSession.objects.select_for_update().filter(pk=session.pk).delete()[0]:
+        _log(actor, session, Kind.LISTEN_ENDED, f"on {_host(session)}, ended by its client")
+
+
+def sessions_expire(*, owner=None) -> int:
+    """End every lapsed session (of ``owner`` only, when given): delete it with its queued
+    events and log the lapse. Sessions a poll holds locked are left for the next run."""
+    cutoff = timezone.now() - ttl()
+    lapsed = ListenSession.objects.filter(last_polled_at__lt=cutoff)
+    if owner is not None:
+        lapsed = lapsed.filter(owner=owner)
+    ended = 0
+    with transaction.atomic():
+        # the lock re-reads last_polled_at: a session polled meanwhile no longer matches
+        locked = lapsed.select_for_update(skip_locked=True, of=("self",)).select_related("owner")
+        for session in locked:
+            reason = f"on {_host(session)}, not polled for {settings.WEBHOOKS_LISTEN_TTL} s"
+            _log(Actor.system(), session, Kind.LISTEN_ENDED, reason)
+            session.delete()
+            ended += 1
+    return ended
+
+
+def _host(session: ListenSession) -> str:
+    return session.host or "an unnamed host"
+
+
+def _log(actor, session: ListenSession, kind: str, reason: str) -> None:
+    security_log(
+        actor=actor,
+        user=session.owner,
+        kind=kind,
+        reason=reason,
+        label=session.key_label,
+        key_id=session.api_key_id,
+        host=session.host,
+        session_id=session.pk,
+    )
 
 
 def events_poll(*, session: ListenSession, cursor: int, wait: float) -> tuple[list[dict], int]:
@@ -110,13 +162,17 @@ def _hand_out(session: ListenSession, cursor: int) -> list[ListenEvent] | None:
         return None
     ListenEvent.objects.filter(session=locked, seq__lte=cursor).delete()
     fresh = list(
-        ListenEvent.objects.filter(session=locked, seq__isnull=True).order_by("id")[:MAX_BATCH]
+        ListenEvent.objects.filter(session=locked, seq__isnull=True)
+        .select_related("event")
+        .defer("event__body")
+        .order_by("id")[:MAX_BATCH]
     )
     seq = locked.next_seq
     for row in fresh:
         row.seq, seq = seq, seq + 1
     if fresh:
         ListenEvent.objects.bulk_update(fresh, ["seq"])
+        listen_log.handed_out(locked, fresh)
     ListenSession.objects.filter(pk=locked.pk).update(next_seq=seq, last_polled_at=timezone.now())
     return list(
         ListenEvent.objects.filter(session=locked, seq__gt=cursor)

@@ -192,6 +192,7 @@ class ListenSession(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listen_sessions"
     )
     api_key_id = models.BigIntegerField(null=True, blank=True)  # the key that opened it
+    key_label = models.CharField(max_length=255, blank=True)  # named by its security-log rows
     host = models.CharField(max_length=255, blank=True)
     events = models.JSONField(default=list)
     secret = models.CharField(max_length=255)
@@ -216,6 +217,7 @@ class ListenEvent(models.Model):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     seq = models.BigIntegerField(null=True, blank=True)
+    is_test = models.BooleanField(default=False)  # a `fibe trigger` sample
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -224,3 +226,47 @@ class ListenEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id}:{self.seq or '-'}"
+
+
+class ListenDelivery(models.Model):
+    """The delivery log of listen sessions: one row per event a session handed out (made when
+    first handed out, so only what the server really sent can be logged), completed by what
+    the client reports of forwarding it (``webhooks.listen_log``). Not a ``Delivery``: the
+    engine never reads this table, so it can never send one. Kept after the session ends
+    (``session_ref`` and ``host`` are copies) until WEBHOOKS_LOG_RETENTION, like any delivery
+    log; ``event`` is a plain reference the event purge may leave dangling (no constraint)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session_ref = models.BigIntegerField()  # the ListenSession's id
+    host = models.CharField(max_length=255, blank=True)
+    uid = models.UUIDField(unique=True, editable=False)  # the message id (`webhook-id`)
+    event = models.ForeignKey(
+        Event,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    event_type = models.CharField(max_length=64)
+    is_test = models.BooleanField(default=False)
+    # pending: handed out, no outcome reported yet; then succeeded (2xx) or failed.
+    status = models.CharField(
+        max_length=16, choices=Delivery.Status.choices, default=Delivery.Status.PENDING
+    )
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    attempt_count = models.PositiveIntegerField(default=0)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "listen deliveries"
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["session_ref", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.uid} ({self.status})"

@@ -403,7 +403,7 @@ def event_trigger(*, actor: Actor, owner, event: str, data: dict, endpoint_ids=N
             for endpoint in sent
         ]
     )
-    capture(record, sessions)
+    capture(record, sessions, is_test=True)
     enqueue_on_commit([d.pk for d in deliveries])
     return {
         "event": event,

@@ -7,6 +7,7 @@ app_name = "webhooks"
 urlpatterns = [
     path("", views.endpoint_list, name="list"),
     path("new/", views.endpoint_create, name="create"),
+    path("cli/", views.listen_deliveries, name="listen_deliveries"),
     path("<int:endpoint_id>/", views.endpoint_detail, name="detail"),
     path("<int:endpoint_id>/edit/", views.endpoint_edit, name="edit"),
     path("<int:endpoint_id>/test/", views.endpoint_test, name="test"),

@@ -15,7 +15,7 @@ from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.pages import Confirm, confirmed_action, verified_email_required
 from fibe_access.accounts.stepup import step_up_required
 
-from . import listen, presenters, selectors, services
+from . import listen, listen_log, presenters, selectors, services
 from .forms import DeliveryFilterForm, EndpointForm, RecoverForm
 from .models import Delivery
 
@@ -73,6 +73,41 @@ def endpoint_list(request):
         {
             "rows": rows,
             "snippet": presenters.SIGNATURE_SNIPPET,
+            "sessions": listen.live(request.user),
+            "cli_log": listen_log.any_for(request.user),
+        },
+    )
+
+
+@login_required
+@step_up_required
+@never_cache
+def listen_deliveries(request):
+    """The delivery log of the account's listen sessions (`fibe listen`), as an endpoint's."""
+    filters = DeliveryFilterForm(request.GET or None)
+    criteria = filters.cleaned_data if filters.is_valid() else {}
+    session = request.GET.get("session", "")
+    session_ref = int(session) if session.isascii() and session.isdigit() else None
+    if session_ref is not None and session_ref > 2**63 - 1:
+        session_ref = None
+    deliveries = listen_log.deliveries(
+        owner=request.user,
+        session_ref=session_ref,
+        event=criteria.get("event") or None,
+        status=criteria.get("status") or None,
+        is_test={"test": True, "real": False}.get(criteria.get("kind")),
+    )
+    page = Paginator(deliveries, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "webhooks/listen_log.html",
+        {
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "session_ref": session_ref,
             "sessions": listen.live(request.user),
         },
     )

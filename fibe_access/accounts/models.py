@@ -140,6 +140,8 @@ class SecurityEvent(models.Model):
         WEBHOOK_SECRET_CHANGED = "webhook_secret_changed", "Webhook secret changed"
         WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
         WEBHOOK_ENABLED = "webhook_enabled", "Webhook re-enabled"
+        LISTEN_STARTED = "listen_started", "CLI listen session started"
+        LISTEN_ENDED = "listen_ended", "CLI listen session ended"
         ACCOUNT_DELETED = "account_deleted", "Account deleted"
         OAUTH_GRANTED = "oauth_granted", "App connected (OAuth grant approved)"
         OAUTH_REVOKED = "oauth_revoked", "Connected app revoked"

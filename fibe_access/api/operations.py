@@ -62,6 +62,9 @@ class Operation:
     kind: str  # READ, WRITE or DELETE
     idempotent: bool
     destructive: bool
+    # A key with "Confirm destructive actions" on runs it only with a person's approval
+    # (fibe_access.api.confirm): every destructive operation unless declared otherwise.
+    approval: bool
     path_params: tuple[str, ...]  # integers, in path order
     query: type[Schema] | None
     body: type[Schema] | None
@@ -104,6 +107,7 @@ def operation(
     kind: str | None = None,
     idempotent: bool | None = None,
     destructive: bool | None = None,
+    approval: bool | None = None,
     description: str = "",
     operation_id: str | None = None,
     creates: tuple[str, ...] = (),
@@ -115,7 +119,9 @@ def operation(
 
     ``creates`` names the families of the records it makes besides its own (a launch makes a
     Playground); ``refers`` the attributes of its answer that hold another family's IDs;
-    ``conflict`` when it answers 409 (documented in its description and responses)."""
+    ``conflict`` when it answers 409 (documented in its description and responses);
+    ``approval=False`` exempts a destructive operation from "Confirm destructive actions"
+    (ending one's own listen session loses nothing of value)."""
     method = method.upper()
     if scope is not None and scope not in scopes.CATALOGUE:
         raise ImproperlyConfigured(
@@ -130,6 +136,8 @@ def operation(
         creates = (family, *creates)
     refers = dict(refers or {})
     kind = kind or {"GET": READ, "DELETE": DELETE}.get(method, WRITE)
+    if destructive is None:
+        destructive = kind == DELETE or method == "PATCH"
     group, _, action = name.partition(".")
 
     def declare(handler):
@@ -151,7 +159,8 @@ def operation(
             idempotent=method in ("GET", "PUT", "PATCH", "DELETE")
             if idempotent is None
             else idempotent,
-            destructive=kind == DELETE or method == "PATCH" if destructive is None else destructive,
+            destructive=destructive,
+            approval=destructive if approval is None else approval and destructive,
             path_params=tuple(p.strip("{}") for p in path.split("/") if p.startswith("{")),
             query=query,
             body=body,

@@ -50,10 +50,11 @@ def run(op: Operation, caller: Caller, params: dict[str, Any]) -> Any:
             ids = caller.restricted_ids(op.family)
             if ids is not None and params[op.path_params[0]] not in ids:
                 raise NotFound()
-        # Confirm destructive actions: a destructive operation on a credential with the
-        # switch on runs only by claiming its owner's approval (fibe_access.api.confirm),
-        # the last check before the handler; other calls pay nothing here.
-        if op.destructive and caller.key.confirm_destructive:
+        # Confirm destructive actions: a destructive operation (``op.approval``: unless it
+        # is declared exempt) on a credential with the switch on runs only by claiming its
+        # owner's approval (fibe_access.api.confirm), the last check before the handler;
+        # other calls pay nothing here.
+        if op.approval and caller.key.confirm_destructive:
             result = confirm.run_confirmed(
                 op, caller, params, lambda: conceal(op, caller, op.handler(caller, **params))
             )

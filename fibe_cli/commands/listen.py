@@ -4,7 +4,10 @@ Opens a listen session (``POST /webhooks/sessions``), long-polls its events with
 (outbound only) and POSTs each to the local URL with the body and headers a real delivery has,
 signed with the session secret printed at start. A lost connection to the API is retried from
 the same cursor (nothing lost, nothing twice); a local receiver that is down is reported and
-retried a few times, then the event is skipped. Ctrl-C ends the session and exits 130."""
+retried a few times, then the event is skipped. Each forward's outcome (local status, duration,
+tries, error) is reported back (``POST …/sessions/{id}/deliveries``) for the account's delivery
+log; a report the API did not take is sent again with the next. Ctrl-C ends the session and
+exits 130."""
 
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ FORWARD_TRIES = 4  # attempts at the local URL per event
 FORWARD_BACKOFF = (0.5, 1.0, 2.0)  # seconds between them
 RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0)  # seconds between polls while the API is unreachable
 FORWARD_TIMEOUT = (5, 30)
+REPORT_BATCH = 100  # outcomes in one report (the server's limit)
+REPORT_KEEP = 1000  # outcomes kept while the API cannot take them; older ones are dropped
 
 
 @click.command("listen")
@@ -44,10 +49,11 @@ def command(forward_to: str, events: str, as_json: bool) -> None:
     )
     keep_secret(session["secret"])
     _start(session, forward_to, as_json)
+    reports = Reports(api, session)
     try:
-        _run(api, session, forward_to, as_json)
+        _run(api, session, forward_to, as_json, reports)
     except KeyboardInterrupt:
-        _end(api, session)
+        _end(api, session, reports)
         raise
 
 
@@ -62,7 +68,39 @@ def _start(session: dict, forward_to: str, as_json: bool) -> None:
     _line("Ctrl-C to stop.")
 
 
-def _run(api: Api, session: dict, forward_to: str, as_json: bool) -> None:
+class Reports:
+    """Outcomes waiting to be reported to the server's delivery log, sent in batches."""
+
+    def __init__(self, api: Api, session: dict):
+        self.api, self.pending = api, []
+        self.path = f"/webhooks/sessions/{session['id']}/deliveries"
+
+    def add(self, message: dict, outcome: dict) -> None:
+        self.pending.append(
+            {
+                "id": message["id"],
+                "status": outcome["status"],
+                "duration_ms": outcome["duration_ms"],
+                "tries": outcome["tries"],
+                "error": outcome.get("error", ""),
+            }
+        )
+        del self.pending[:-REPORT_KEEP]
+
+    def send(self) -> None:
+        """Report what is pending; kept for the next call when the API is unreachable."""
+        while self.pending:
+            batch = self.pending[:REPORT_BATCH]
+            try:
+                self.api.call("POST", self.path, body={"results": batch})
+            except CliError as exc:
+                if exc.code == UNREACHABLE or exc.message.startswith("The server answered 5"):
+                    return  # the poll reports the lost API; these go with the next report
+                _note(f"The delivery log refused a report ({exc.message}).")
+            del self.pending[: len(batch)]
+
+
+def _run(api: Api, session: dict, forward_to: str, as_json: bool, reports: Reports) -> None:
     cursor, lost = 0, 0
     path = f"/webhooks/sessions/{session['id']}/events"
     forwarder = requests.Session()
@@ -84,7 +122,10 @@ def _run(api: Api, session: dict, forward_to: str, as_json: bool) -> None:
             _note("Reconnected.")
             lost = 0
         for message in answer["events"]:
-            _report(message, _forward(forwarder, forward_to, message), as_json)
+            outcome = _forward(forwarder, forward_to, message)
+            reports.add(message, outcome)
+            _report(message, outcome, as_json)
+        reports.send()
         cursor = answer["cursor"]
 
 
@@ -124,8 +165,9 @@ def _report(message: dict, outcome: dict, as_json: bool) -> None:
     _line(f"{now}  {message['event']:<22} {message['id']}  -> {result}")
 
 
-def _end(api: Api, session: dict) -> None:
+def _end(api: Api, session: dict, reports: Reports) -> None:
     try:
+        reports.send()
         api.call("DELETE", f"/webhooks/sessions/{session['id']}")
     except (CliError, requests.RequestException):
         pass  # it expires on its own when no longer polled

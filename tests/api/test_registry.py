@@ -35,7 +35,10 @@ def test_every_operation_has_a_stable_unique_name():
     expected |= {"playspecs.launch", "me", "me.activity"}
     expected |= {f"playgrounds.{a}" for a in ("start", "stop", "extend", "recreate")}
     expected |= {f"webhooks.{a}" for a in (*CRUD, "deliveries", "test", "recover", "redeliver")}
-    expected |= {f"webhooks.{a}" for a in ("event_types", "listen", "listen_events", "listen_end")}
+    expected |= {
+        f"webhooks.{a}"
+        for a in ("event_types", "listen", "listen_events", "listen_report", "listen_end")
+    }
     expected |= {"webhooks.trigger"}
     expected |= {f"repos.{a}" for a in ("push", "files", "file", "commits")}
     assert set(REGISTRY) == expected
@@ -71,6 +74,11 @@ def test_kinds_and_hints_follow_what_each_operation_does():
         if op.action == "create":
             assert not hints["idempotentHint"] and not hints["destructiveHint"]
     assert REGISTRY["playspecs.launch"].hints()["idempotentHint"] is False
+    # a person approves every destructive call of a "Confirm destructive actions" key, except
+    # ending one's own listen session (it loses nothing)
+    exempt = {op.name for op in REGISTRY.values() if op.destructive and not op.approval}
+    assert exempt == {"webhooks.listen_end"}
+    assert not any(op.approval and not op.destructive for op in REGISTRY.values())
     assert REGISTRY["webhooks.test"].hints()["idempotentHint"] is False
 
 

@@ -19,11 +19,12 @@ from standardwebhooks.webhooks import Webhook
 
 import tests.support.appserver as appserver
 from fibe_access.accounts.actor import Actor, Source
+from fibe_access.accounts.models import SecurityEvent
 from fibe_access.resources import services as resources
 from fibe_access.resources.models import Playspec
 from tests.support.appserver import AppServer, server_env
 from tests.support.servers import Receiver, free_port
-from webhooks.models import ListenSession, WebhookEndpoint
+from webhooks.models import ListenDelivery, ListenSession, WebhookEndpoint
 
 from .conftest import FIBE
 
@@ -129,6 +130,17 @@ def wait_received(receiver: Receiver, count: int, timeout: float = 30) -> list:
     return list(receiver.received)
 
 
+def reported(count: int, timeout: float = 30) -> list[ListenDelivery]:
+    """The listen delivery log once ``count`` rows carry the CLI's report."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = list(ListenDelivery.objects.filter(reported_at__isnull=False).order_by("id"))
+        if len(rows) >= count:
+            return rows
+        time.sleep(0.1)
+    raise AssertionError(f"{count} reports never arrived: {list(ListenDelivery.objects.all())}")
+
+
 def playspec(user, name: str):
     return resources.resource_create(
         actor=API, model=Playspec, owner=user, name=name, config={"image": "python:3.11"}
@@ -172,6 +184,10 @@ def test_an_api_write_reaches_the_local_receiver_verified_and_a_restart_loses_no
         verifier.verify(r.body, r.headers)
     time.sleep(1)  # nothing more comes (no event twice)
     assert len(receiver.received) == 4
+    # each forward is in the delivery log, as the CLI reported it
+    log = reported(4)
+    assert [str(r.uid) for r in log] == [r.headers["webhook-id"] for r in got]
+    assert {(r.status, r.response_status, r.attempt_count) for r in log} == {("succeeded", 200, 1)}
 
 
 def test_a_receiver_that_is_down_is_reported_and_retried(server, owner, make_token, listens):
@@ -191,10 +207,17 @@ def test_a_receiver_that_is_down_is_reported_and_retried(server, owner, make_tok
     finally:
         receiver.stop()
     assert listen.proc.poll() is None  # not fatal
+    [row] = reported(1)
+    assert (row.status, row.response_status) == ("succeeded", 200) and row.attempt_count >= 2
 
 
-def test_ctrl_c_ends_the_session_and_exits_130(server, owner, make_token, listens, receiver):
-    listen = listens(server.url, make_token("webhooks:read"), "--forward-to", receiver.url)
+@pytest.mark.parametrize("confirm", [False, True], ids=["plain", "confirm-destructive"])
+def test_ctrl_c_ends_the_session_and_exits_130(
+    server, owner, make_token, listens, receiver, confirm
+):
+    # a key whose destructive calls wait for a person still ends its own session at once
+    token = make_token("webhooks:read", confirm_destructive=confirm)
+    listen = listens(server.url, token, "--forward-to", receiver.url)
     listen.secret()
     assert ListenSession.objects.filter(owner=owner).exists()
 
@@ -202,6 +225,8 @@ def test_ctrl_c_ends_the_session_and_exits_130(server, owner, make_token, listen
 
     assert listen.proc.wait(20) == 130
     assert not ListenSession.objects.filter(owner=owner).exists()
+    ended = SecurityEvent.objects.filter(user=owner, kind=SecurityEvent.Kind.LISTEN_ENDED).get()
+    assert "ended by its client" in ended.detail["reason"]
 
 
 def test_trigger_reaches_a_registered_endpoint_and_a_listen_session(

@@ -10,7 +10,7 @@ from fibe_access.resources.models import Playground, RepoCommit, RepoFile, Repos
 from fibe_access.resources.registry import FAMILIES
 from keys.models import ApiKey
 from tests.support.factories import resource_make
-from webhooks.models import Delivery, Event, ListenSession, WebhookEndpoint
+from webhooks.models import Delivery, Event, ListenDelivery, ListenSession, WebhookEndpoint
 
 OPERATIONS = list(REGISTRY.values())
 
@@ -21,6 +21,8 @@ CREATE = {
     "templates": {"name": "tpl", "source_url": "https://example.com/t.yaml"},
     "webhooks": {"url": "http://127.0.0.1:9/hook", "events": ["playground.created"]},
 }
+# The message a listen session's report names (target_for hands it to the session it makes).
+REPORTED = "00000000-0000-4000-8000-000000000001"
 # Operations with a required query: what to send.
 QUERY = {"repos.file": {"path": "README.md"}, "webhooks.listen_events": {"wait": 0}}
 
@@ -34,6 +36,8 @@ def body_for(op) -> dict | None:
         return {"message": "first", "files": {"README.md": "# hello"}}
     if op.name == "webhooks.trigger":
         return {"event": "playspec.deleted", "set": {"data.name": "triggered"}}
+    if op.name == "webhooks.listen_report":
+        return {"results": [{"id": REPORTED, "status": 200, "duration_ms": 5}]}
     if op.name == "webhooks.recover":
         return {"since": (timezone.now() - timedelta(days=1)).isoformat()}
     if op.method == "PATCH":
@@ -51,13 +55,22 @@ def target_for(op, owner):
         return None
     if op.path_params == ("session_id",):  # a listen session answers only the key that opened it
         key = ApiKey.objects.filter(owner=owner).order_by("-pk").first()
-        return ListenSession.objects.create(
+        session = ListenSession.objects.create(
             owner=owner,
             api_key_id=key and key.pk,
             events=["playground.created"],
             secret="s",
             last_polled_at=timezone.now(),
         )
+        ListenDelivery.objects.update_or_create(  # as if handed to this session
+            uid=REPORTED,
+            defaults={
+                "owner": owner,
+                "session_ref": session.pk,
+                "event_type": "playground.created",
+            },
+        )
+        return session
     if op.group == "webhooks":
         endpoint = WebhookEndpoint.objects.create(
             owner=owner, url="http://127.0.0.1:9/hook", events=["playground.created"]

@@ -62,6 +62,7 @@ def test_beat_schedule_names_registered_tasks():
         if entry["task"].startswith("webhooks.")
     ]
     assert sorted(names) == [
+        "webhooks.listen_tasks.sessions_expire",
         "webhooks.tasks.deliveries_enqueue_due",
         "webhooks.tasks.deliveries_purge_old",
         "webhooks.tasks.endpoints_disable_failing",

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
 from django.conf import settings
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from fibe_access.api.bodies import NO_NUL, In
-from fibe_access.api.errors import Conflict, ScopeDenied, found
+from fibe_access.api.errors import Conflict, NotFound, ScopeDenied, found
 from fibe_access.api.operations import Restriction, operation
 
-from . import listen, services
+from . import listen, listen_log, services
 from .events import EVENT_NAMES, EVENTS
 from .subjects import carrying
 
@@ -80,6 +81,34 @@ class MessageOut(Schema):
 class PollOut(Schema):
     events: list[MessageOut]
     cursor: int
+
+
+class OutcomeIn(In):
+    id: UUID = Field(description="The message's `id` (its `webhook-id`).")
+    status: int | None = Field(
+        ge=100, le=599, description="The local receiver's HTTP status; null: no answer."
+    )
+    duration_ms: int | None = Field(
+        None, ge=0, le=3_600_000, description="Time of the last try, in milliseconds."
+    )
+    tries: int = Field(1, ge=1, le=100, description="How many times it was POSTed.")
+    error: str = Field("", max_length=500, pattern=NO_NUL, description="Why it failed, if so.")
+
+
+class ReportIn(In):
+    results: list[OutcomeIn] = Field(min_length=1, max_length=listen.MAX_BATCH)
+
+    @field_validator("results")
+    @classmethod
+    def _each_once(cls, results):
+        ids = [r.id for r in results]
+        if len(set(ids)) != len(ids):
+            raise ValueError("report each message id once")
+        return results
+
+
+class ReportOut(Schema):
+    recorded: int
 
 
 class TriggerIn(In):
@@ -154,6 +183,7 @@ def session_open(caller, *, body):
         owner=caller.owner,
         events=allowed_events(caller, body.events),
         host=body.host,
+        key_label=caller.key.label,
     )
 
 
@@ -190,12 +220,46 @@ def session_poll(caller, *, session_id, query):
 
 
 @operation(
+    "webhooks.listen_report",
+    "POST",
+    "/webhooks/sessions/{session_id}/deliveries",
+    scope="webhooks:read",
+    body=ReportIn,
+    response=ReportOut,
+    restriction=Restriction.HANDLER,
+    summary="Report what forwarding a listen session's events gave",
+    description="Each message handed out by `GET /webhooks/sessions/{session_id}/events` is "
+    "logged on Profile → Webhooks → CLI deliveries; report, by its `id`, the local receiver's "
+    "status (null: no answer), the last try's duration, the number of tries and the error, and "
+    "the log shows it as any endpoint's delivery. All or nothing: an id this session was never "
+    "handed answers 404 and records none. Sending a report again overwrites it. Only the key "
+    "that opened the session can report for it.",
+)
+def session_report(caller, *, session_id, body):
+    session = _session(caller, session_id)
+    outcomes = [
+        listen_log.Outcome(
+            id=r.id, status=r.status, duration_ms=r.duration_ms, tries=r.tries, error=r.error
+        )
+        for r in body.results
+    ]
+    try:
+        return {"recorded": listen_log.outcomes_record(session=session, outcomes=outcomes)}
+    except listen_log.UnknownMessages as exc:
+        raise NotFound(f"This session was never handed the message(s) {exc}.") from None
+
+
+@operation(
     "webhooks.listen_end",
     "DELETE",
     "/webhooks/sessions/{session_id}",
     scope="webhooks:read",
     status=204,
     restriction=Restriction.HANDLER,
+    # it ends the caller's own transient session and loses nothing of value: a key with
+    # "Confirm destructive actions" on ends it without asking a person (still a DELETE, so
+    # MCP's destructiveHint stays true)
+    approval=False,
     summary="End a listen session",
 )
 def session_close(caller, *, session_id):

@@ -53,6 +53,8 @@ SEALED: tuple[Sealed, ...] = (
         "previous_secret_encrypted",
         "webhooks.WebhookEndpoint.previous_secret",
     ),
+    # a listen session's signing secret (webhooks.listen), bound to its account
+    Sealed("webhooks.ListenSession", "secret", "webhooks.ListenSession.secret:{owner_id}"),
 )
 
 

@@ -186,7 +186,7 @@ def _message(session: ListenSession, row: ListenEvent) -> dict:
     headers = signing.signed_headers(
         event=row.event.type,
         delivery_id=str(row.uid),
-        secret=session.secret,
+        secret=session.signing_secret,
         body=body,
         timestamp=int(time.time()),
     )

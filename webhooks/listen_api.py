@@ -56,8 +56,12 @@ class SessionOut(Schema):
     ttl_seconds: int
 
     @staticmethod
+    def resolve_secret(obj) -> str:
+        return obj.signing_secret
+
+    @staticmethod
     def resolve_standard_secret(obj) -> str:
-        return listen.standard_secret(obj.secret)
+        return listen.standard_secret(obj.signing_secret)
 
     @staticmethod
     def resolve_ttl_seconds(obj) -> int:

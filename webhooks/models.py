@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from fibe_access.sealed import SealedTextField, reveal
+
 from . import sealed_secrets
 
 
@@ -195,7 +197,7 @@ class ListenSession(models.Model):
     key_label = models.CharField(max_length=255, blank=True)  # named by its security-log rows
     host = models.CharField(max_length=255, blank=True)
     events = models.JSONField(default=list)
-    secret = models.CharField(max_length=255)
+    secret = SealedTextField()  # sealed at rest; read through ``signing_secret``
     next_seq = models.BigIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     last_polled_at = models.DateTimeField(db_index=True)
@@ -205,6 +207,11 @@ class ListenSession(models.Model):
 
     def __str__(self) -> str:
         return f"listen session {self.pk} ({self.host})"
+
+    @property
+    def signing_secret(self) -> str:
+        """The session's secret in plain text."""
+        return reveal(self, "secret")
 
 
 class ListenEvent(models.Model):

@@ -156,3 +156,35 @@ def test_a_key_restricted_on_a_family_cannot_listen_to_its_events(user, api_clie
     assert default.status_code == 201
     assert default.json()["events"]
     assert not any(e.startswith("playground.") for e in default.json()["events"])
+
+
+def test_the_session_secret_is_sealed_at_rest_and_still_signs(user, listener):
+    from django.db import connection
+
+    client, session = listener
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM webhooks_listensession WHERE id = %s", [session["id"]])
+        (stored,) = cursor.fetchone()
+    publish_event(owner=user, event="playground.created", data=data(1))
+
+    (message,) = poll(client, session["id"])["events"]  # signed with the secret read back
+
+    assert session["secret"] and session["secret"] not in stored
+    assert Webhook(session["standard_secret"]).verify(message["body"].encode(), message["headers"])
+
+
+def test_the_migration_seals_a_live_session_s_plain_secret(transactional_db, user):
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("webhooks", "0006_listen_deliveries")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("webhooks", "ListenSession")
+    pk = old.objects.create(owner_id=user.pk, secret="plain-one", last_polled_at=timezone.now()).pk
+    call_command("migrate", verbosity=0)
+
+    session = ListenSession.objects.get(pk=pk)
+    assert session.signing_secret == "plain-one"
+    assert "plain-one" not in session.secret

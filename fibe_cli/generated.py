@@ -118,7 +118,7 @@ def command(op: dict) -> click.Command:
         params.append(click.Option(["--all", "all_pages"], is_flag=True, help="Follow every page."))
     if op["kind"] == "delete":
         params.append(click.Option(["--yes", "-y"], is_flag=True, help="Do not ask to confirm."))
-    if op.get("destructive"):
+    if op.get("approval", op.get("destructive")):
         params.append(
             click.Option(
                 ["--no-wait"],

@@ -56,6 +56,7 @@ def _operation(op: Operation) -> dict:
         "scope": op.scope,
         "kind": op.kind,
         "destructive": op.destructive,
+        "approval": op.approval,
         "status": op.status,
         "summary": op.summary,
         "description": op.description,

@@ -190,6 +190,12 @@ def test_a_webhook_secret_read_from_stdin_is_set_and_never_shown(fibe, make_toke
     assert "standard input" in fibe("webhooks", "create", "--help").out
 
 
+def test_no_wait_is_offered_only_where_a_person_may_have_to_approve(fibe):
+    assert "--no-wait" in fibe("playspecs", "delete", "--help").out
+    # ending one's own listen session never waits for a person (approval=False)
+    assert "--no-wait" not in fibe("webhooks", "listen-end", "--help").out
+
+
 def test_api_sends_anything_else(fibe, make_token, owner):
     spec = resource_make(Playspec, owner, name="raw")
     fibe.login(make_token(*WORK))

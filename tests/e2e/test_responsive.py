@@ -5,6 +5,7 @@ serious or critical WCAG 2 A/AA violation. Screenshots land in test-artefacts/re
 
 import json
 import re
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from fibe_access.resources.models import Playground
 from keys import services as key_services
 from keys.models import ApiKey
 from tests.oauth import flow
-from webhooks.models import Attempt, Delivery, Event, WebhookEndpoint
+from webhooks.models import Attempt, Delivery, Event, ListenDelivery, WebhookEndpoint
 
 from .conftest import DESKTOP, PASSWORD, PHONE, Person, mail_link, screenshot
 
@@ -209,6 +210,28 @@ def _deliveries(endpoint: WebhookEndpoint) -> Delivery:
     return last
 
 
+def _cli_deliveries(user) -> None:
+    """What `fibe listen` on a laptop left in the CLI delivery log: one forwarded, one the
+    local receiver refused, one not reported yet."""
+    for status, code, reason in (
+        ("succeeded", 200, ""),
+        ("failed", 500, "The local receiver answered HTTP 500"),
+        ("pending", None, ""),
+    ):
+        ListenDelivery.objects.create(
+            owner=user,
+            session_ref=1,
+            host="ada-laptop.local",
+            uid=uuid.uuid4(),
+            event_type="playground.created",
+            status=status,
+            response_status=code,
+            duration_ms=35 if code else None,
+            attempt_count=1 if code else 0,
+            failure_reason=reason,
+        )
+
+
 def test_every_page_fits_and_passes_axe(page, device, transactional_db):
     look = Looker(page, device)
     try:
@@ -217,7 +240,7 @@ def test_every_page_fits_and_passes_axe(page, device, transactional_db):
         if look.problems:  # say what was wrong before the page became unusable
             pytest.fail("\n".join([*look.problems, "…and then the walk broke off (below)"]))
         raise
-    assert len(look.seen) == 25
+    assert len(look.seen) == 26
     assert look.problems == [], "\n".join(look.problems)
 
 
@@ -273,6 +296,9 @@ def _walk(page, look: Looker) -> None:
     look("webhook-endpoint", open_details=True)
     page.goto(f"/profile/webhooks/deliveries/{delivery.pk}/")
     look("webhook-delivery", open_details=True)
+    _cli_deliveries(user)
+    page.goto("/profile/webhooks/cli/")
+    look("webhook-cli-deliveries")
     page.goto("/profile/delete/")
     look("account-delete")
 

@@ -6,10 +6,10 @@ worker killed after the claim leaves attempts the beat scan records as lost."""
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -99,27 +99,68 @@ def _disabled(delivery: Delivery) -> bool:
     return not delivery.endpoint.is_active and delivery.next_trigger == Delivery.Trigger.SCHEDULED
 
 
+_senders = [1]  # sending processes of this worker (``senders_set``; 1 outside a worker)
+
+
+def senders_set(count: int) -> None:
+    """The worker's pool size, set before it forks (``webhooks.tasks``): its processes share
+    each account's slots (``account_share``)."""
+    _senders[0] = max(1, int(count or 1))
+
+
+def account_share() -> int:
+    """Lanes one claim opens for one account: the account's limit divided among the worker's
+    sending processes (at most its sending threads). One process taking all of an account's
+    slots would leave its siblings nothing to send for that account but to put the account's
+    next deliveries back for a second, and one process's threads share one core."""
+    limit = settings.WEBHOOKS_ACCOUNT_CONCURRENCY
+    if limit <= 0:
+        limit = settings.WEBHOOKS_SEND_THREADS
+    share = -(-limit // _senders[0])
+    return max(1, min(share, settings.WEBHOOKS_SEND_THREADS))
+
+
+def _lane_plan(endpoints: dict[int, list[Delivery]], width: int) -> tuple[list[int], list[int]]:
+    """The account's endpoints in the order lanes take them, and each one's lane: endpoints of
+    one receiving host side by side (a lane then keeps few kept-alive connections), cut into
+    ``width`` runs of about as many deliveries each."""
+    order = sorted(endpoints, key=lambda pk: (_host(endpoints[pk][0]), pk))
+    lanes_count = max(1, min(width, len(order)))
+    total = sum(len(ds) for ds in endpoints.values())
+    lanes, before = [], 0
+    for pk in order:
+        lanes.append(min(lanes_count - 1, before * lanes_count // total))
+        before += len(endpoints[pk])
+    return order, lanes
+
+
+def _host(delivery: Delivery) -> str:
+    try:
+        return urlsplit(delivery.endpoint.url).netloc.lower()
+    except ValueError:
+        return ""
+
+
 def _take_slots(rows: list[Delivery]) -> tuple[list[Lane], list[int]]:
-    """Spread each account's endpoints over up to its account limit of lanes; an endpoint goes
-    to its own lane first, then to any lane of the account that already holds a slot."""
+    """Spread each account's endpoints over up to its share of lanes (``account_share``), one
+    Redis round trip per account: an endpoint goes to its own lane first, then to any lane of
+    the account that already holds a slot."""
     by_owner: dict[int, dict[int, list[Delivery]]] = defaultdict(lambda: defaultdict(list))
     for delivery in sorted(rows, key=lambda d: (d.endpoint_id, d.pk)):
         by_owner[delivery.endpoint.owner_id][delivery.endpoint_id].append(delivery)
-    width = min(settings.WEBHOOKS_ACCOUNT_CONCURRENCY, settings.WEBHOOKS_SEND_THREADS)
+    width = account_share()
     lanes: list[Lane] = []
     busy: list[int] = []
     for owner_id, endpoints in by_owner.items():
-        tokens = [uuid.uuid4().hex for _ in range(max(1, min(width, len(endpoints))))]
+        order, plan = _lane_plan(endpoints, width)
+        tokens, granted = slots.acquire_lanes(owner_id, order, plan)
         held: dict[int, Lane] = {}
-        for index, (endpoint_id, deliveries) in enumerate(endpoints.items()):
-            tries = dict.fromkeys([index % len(tokens), *held])
-            granted = (n for n in tries if slots.acquire(endpoint_id, owner_id, tokens[n]))
-            n = next(granted, None)
+        for endpoint_id, n in zip(order, granted, strict=True):
             if n is None:
-                busy += [d.pk for d in deliveries]
+                busy += [d.pk for d in endpoints[endpoint_id]]
                 continue
             if n not in held:
                 held[n] = Lane(owner_id, tokens[n])
                 lanes.append(held[n])
-            held[n].deliveries.extend(deliveries)
+            held[n].deliveries.extend(endpoints[endpoint_id])
     return lanes, busy

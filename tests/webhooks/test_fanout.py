@@ -195,3 +195,23 @@ def test_a_batch_to_many_endpoints_of_few_hosts_opens_one_connection_per_host(
     # connection per lane and host
     assert [len(r.ports) for r in receivers] == [18, 18]
     assert [len(set(r.ports)) for r in receivers] == [1, 1]
+
+
+@pytest.mark.parametrize("processes, claimed", [(1, 11), (2, 6), (3, 5)])
+def test_a_claim_adds_its_processes_share_of_the_other_due_deliveries(
+    user, make_endpoint, senders, processes, claimed
+):
+    for i in range(11):
+        make_endpoint(f"http://127.0.0.1:9/{i}")
+    (ids,) = _publish(user, 1)  # one event to 11 endpoints, one message naming all of them
+    senders(processes)
+
+    lanes, busy = claim.deliveries_claim(ids[:1], 500)  # named 1; 10 others are due
+    _release(lanes)
+
+    # alone it takes every due one; beside siblings, the named one and its share of the
+    # others (the rest are named by messages a sibling takes): the end of a burst is sent by
+    # every process, not by the one whose claim came first
+    assert busy == [] and sum(len(lane.deliveries) for lane in lanes) == claimed
+    assert ids[0] in {d.pk for lane in lanes for d in lane.deliveries}
+    assert Delivery.objects.filter(in_flight_since__isnull=True).count() == 11 - claimed

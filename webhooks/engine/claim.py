@@ -66,9 +66,10 @@ def deliveries_claim(delivery_ids: list[int], limit: int) -> tuple[list[Lane], l
                 Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY)
             )
         )
-        if len(rows) < limit:
+        room = _share_of_due(now, [d.pk for d in rows], limit - len(rows))
+        if room > 0:
             rows += base.filter(next_attempt_at__lte=now).exclude(pk__in=[d.pk for d in rows])[
-                : limit - len(rows)
+                :room
             ]
         # No attempt left, or scheduled for a disabled endpoint: failed without an attempt.
         done = [d for d in rows if spent(d) or _disabled(d)]
@@ -84,6 +85,23 @@ def deliveries_claim(delivery_ids: list[int], limit: int) -> tuple[list[Lane], l
     for delivery in claimed:
         delivery.in_flight_since, delivery.attempt_count = now, delivery.attempt_count + 1
     return lanes, busy
+
+
+def _share_of_due(now, taken: list[int], room: int) -> int:
+    """How many other due deliveries the claim adds to those it was named: as many as it has
+    room for, or, when the worker has several sending processes, this process's share of them
+    (the rest are named by messages of their own, or enqueued by the beat scan), so the end of
+    a burst is sent by every process rather than by the one whose claim came first."""
+    if room <= 0 or _senders[0] == 1:
+        return room
+    due = (
+        Delivery.objects.filter(
+            status__in=Delivery.OPEN, in_flight_since__isnull=True, next_attempt_at__lte=now
+        )
+        .exclude(pk__in=taken)[: room * _senders[0]]
+        .count()
+    )
+    return min(room, -(-due // _senders[0]))
 
 
 def spent(delivery: Delivery) -> bool:

@@ -123,7 +123,10 @@ _senders = [1]  # sending processes of this worker (``senders_set``; 1 outside a
 def senders_set(count: int) -> None:
     """The worker's pool size, set before it forks (``webhooks.tasks``): its processes share
     each account's slots (``account_share``)."""
-    _senders[0] = max(1, int(count or 1))
+    try:
+        _senders[0] = max(1, int(count or 1))
+    except (TypeError, ValueError):
+        _senders[0] = 1
 
 
 def account_share() -> int:

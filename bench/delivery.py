@@ -7,6 +7,12 @@ loopback receiver in its own process.
 2. 200 events paced at 10/s: publish→receipt latency (p50, p99) when the worker keeps up.
 3. One event fanned out to 500 endpoints: publish time (including commit and enqueue), its
    query count, and time until all 500 arrive.
+4. Many endpoints, not one: the same 2000 deliveries shaped as 10 events fanned out to the 200
+   endpoints of one account, published while the worker runs, timed from the first publish to
+   the last receipt: three rounds, each right after a raw loop, best of each. The 200
+   endpoints are 8 receiving hosts (8 loopback ports of the receiver process, so 8 connection
+   pools) with 25 paths each: separate endpoints of one account usually mean a few services,
+   each with many hooks.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fibe_bench .venv/bin/python bench/delivery.py
 """
@@ -28,12 +34,18 @@ sys.path.insert(0, str(BASE_DIR))
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", 2000))
 FANOUT, PACED, PACE = 500, 200, 0.1
+MANY_EVENTS, MANY_HOSTS, MANY_PATHS = 10, 8, 25  # 10 events x 200 endpoints = 2000 deliveries
+MANY_ROUNDS = int(os.environ.get("BENCH_MANY_ROUNDS", 3))
 SECRET = "bench-secret"  # noqa: S105
 SEQ = re.compile(rb'"id":(\d+)')
 
 
-def receiver_main(port_file: str, log_path: str) -> None:
-    """Answer 200 to every POST (keep-alive) and append "<seq> <monotonic time>" per request."""
+def receiver_main(port_file: str, log_path: str, ports: int = 1) -> None:
+    """Answer 200 to every POST (keep-alive) and append "<seq> <monotonic time>" per request.
+    ``ports`` servers in this one process (the first on the main thread); their ports are
+    written to ``port_file``, space-separated."""
+    import threading
+
     log = open(log_path, "a", buffering=1)  # noqa: SIM115
 
     class Handler(BaseHTTPRequestHandler):
@@ -53,10 +65,13 @@ def receiver_main(port_file: str, log_path: str) -> None:
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    Path(port_file).write_text(str(server.server_address[1]))
-    server.serve_forever()
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), Handler) for _ in range(max(1, ports))]
+    for server in servers:
+        server.daemon_threads = True
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    Path(port_file).write_text(" ".join(str(s.server_address[1]) for s in servers))
+    servers[0].serve_forever()
 
 
 def receipts(log_path: Path) -> list[tuple[int, float]]:
@@ -179,12 +194,13 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
     log_path, port_file = tmp / "receipts.log", tmp / "port"
     log_path.touch()
     receiver = subprocess.Popen(
-        [sys.executable, __file__, "--receiver", str(port_file), str(log_path)]
+        [sys.executable, __file__, "--receiver", str(port_file), str(log_path), str(MANY_HOSTS)]
     )
     procs.append(receiver)
     while not port_file.exists() or not port_file.read_text():
         time.sleep(0.05)
-    url = f"http://127.0.0.1:{port_file.read_text()}/hook"
+    ports = port_file.read_text().split()
+    url = f"http://127.0.0.1:{ports[0]}/hook"
 
     # Rows of this run only (others may bench against the same database at the same time).
     tag = f"bench-{os.getpid()}-{int(time.time())}"
@@ -237,12 +253,7 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
     base += PACED
 
     # Baseline: raw requests.Session loop, same receiver, 2 processes.
-    seqs = list(range(30_000, 30_000 + EVENTS))
-    started = time.monotonic()
-    with Pool(2) as pool:
-        raw_cpu = pool.map(baseline_worker, [(url, seqs[0::2]), (url, seqs[1::2])])
-    raw = EVENTS / (time.monotonic() - started)
-    raw_cpu_ms = 1000 * sum(raw_cpu) / EVENTS
+    raw, raw_cpu_ms = raw_loop(url, 30_000)
     wait_receipts(log_path, base + EVENTS, 60)
     base += EVENTS
 
@@ -269,6 +280,14 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
     got = wait_receipts(log_path, base + FANOUT, 300)[base:]
     fan_all = max(at for _, at in got) - started
 
+    base += FANOUT
+
+    # 4. Many endpoints, not one: 10 events x 200 endpoints of one account, worker running,
+    #    once the messages of the shapes before are consumed (the drain's 2000 one-delivery
+    #    messages outlive its deliveries: each is a claim that finds nothing).
+    queue_wait_empty(redis.url)
+    many = many_endpoints(tag, ports, log_path, base, url=url, worker_pid=worker.proc.pid)
+
     User.objects.filter(email__startswith=tag).delete()  # cascades to endpoints and logs
 
     print(
@@ -291,10 +310,92 @@ def run(tmp, procs, redis, Worker, subprocess) -> None:  # noqa: N803
         f"in the transaction, {1000 * (committed - started):.1f} ms with commit and enqueue; "
         f"{len(queries.captured_queries)} queries; all {FANOUT} received after {fan_all:.2f} s"
     )
+    rounds = "  ".join(f"{m:.0f}/{r:.0f}" for m, r in zip(many["rates"], many["raws"], strict=True))
+    print(
+        f"many    {MANY_EVENTS} events → {many['endpoints']} endpoints of one account "
+        f"({MANY_HOSTS} hosts × {MANY_PATHS} paths) = {many['count']} deliveries, first publish "
+        f"→ last receipt, {len(many['rates'])} rounds each beside a raw loop (deliveries/s / "
+        f"POST/s): {rounds}; publishing took {1000 * many['publish']:.0f} ms; worker "
+        f"{many['cpu_ms']:.1f} ms CPU per delivery"
+    )
+    best = max(many["rates"]) / max(many["raws"])
+    print(f"ratio   many endpoints / raw = {best:.2f} (best of each)")
+
+
+def raw_loop(url: str, first_seq: int, count: int = EVENTS) -> tuple[float, float]:
+    """The baseline: ``count`` POSTs to ``url`` by a bare ``requests.Session`` loop in 2
+    processes. Returns POST/s and the loop's CPU ms per POST."""
+    seqs = list(range(first_seq, first_seq + count))
+    started = time.monotonic()
+    with Pool(2) as pool:
+        cpu = pool.map(baseline_worker, [(url, seqs[0::2]), (url, seqs[1::2])])
+    return count / (time.monotonic() - started), 1000 * sum(cpu) / count
+
+
+def queue_wait_empty(redis_url: str, timeout: float = 120) -> None:
+    """Until the worker has taken every message of the ``webhooks`` queue (the bench's own
+    Redis)."""
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    while client.llen("webhooks") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the last ones taken, sent or found empty
+    client.close()
+
+
+def many_endpoints(
+    tag: str, ports: list[str], log_path: Path, base: int, *, url: str, worker_pid: int
+) -> dict:
+    """Shape 4, in MANY_ROUNDS rounds, each right after a raw loop to ``url`` (so both see the
+    same machine): MANY_EVENTS events, each fanned out to the MANY_HOSTS x MANY_PATHS endpoints
+    of one account, published one transaction each while the worker runs; timed from the first
+    publish to the last receipt. ``base``: receipts already in the log."""
+    from django.db import transaction
+
+    from fibe_access.accounts.models import User
+    from webhooks.models import WebhookEndpoint
+    from webhooks.publish import publish_event
+
+    owner = User.objects.create(email=f"{tag}-many@example.com")
+    endpoints = [
+        WebhookEndpoint(
+            owner=owner,
+            url=f"http://127.0.0.1:{ports[host % len(ports)]}/hooks/{host}/{path}",
+            events=["playground.created"],
+            secret=SECRET,
+        )
+        for host in range(MANY_HOSTS)
+        for path in range(MANY_PATHS)
+    ]
+    WebhookEndpoint.objects.bulk_create(endpoints)
+    count = MANY_EVENTS * len(endpoints)
+    out = {"count": count, "endpoints": len(endpoints), "rates": [], "raws": [], "publish": 0}
+    cpu = 0.0
+    for round_ in range(MANY_ROUNDS):
+        out["raws"].append(raw_loop(url, 60_000 + round_ * EVENTS)[0])
+        base += EVENTS
+        wait_receipts(log_path, base, 60)
+        cpu_before, started = cpu_seconds(worker_pid), time.monotonic()
+        for seq in range(50_000 + round_ * 100, 50_000 + round_ * 100 + MANY_EVENTS):
+            with transaction.atomic():
+                publish_event(
+                    owner=owner,
+                    event="playground.created",
+                    data={"id": seq, "name": "many", "status": "running"},
+                )
+        out["publish"] = max(out["publish"], time.monotonic() - started)
+        got = wait_receipts(log_path, base + count, 300)[base:]
+        cpu += cpu_seconds(worker_pid) - cpu_before
+        out["rates"].append(count / (max(at for _, at in got) - started))
+        base += count
+    out["cpu_ms"] = 1000 * cpu / (count * MANY_ROUNDS)
+    return out
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--receiver":
-        receiver_main(sys.argv[2], sys.argv[3])
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "--receiver":
+        receiver_main(sys.argv[2], sys.argv[3], *map(int, sys.argv[4:]))
     else:
         main()

@@ -311,7 +311,8 @@ WEBHOOKS_ATTEMPT_BUDGET = env.float("WEBHOOKS_ATTEMPT_BUDGET_SECONDS", default=2
 WEBHOOKS_ENDPOINT_CONCURRENCY = env.int("WEBHOOKS_ENDPOINT_CONCURRENCY", default=4)
 WEBHOOKS_ACCOUNT_CONCURRENCY = env.int("WEBHOOKS_ACCOUNT_CONCURRENCY", default=8)
 # A send task claims up to WEBHOOKS_SEND_BATCH due deliveries, sends them on up to
-# WEBHOOKS_SEND_THREADS threads (one per account, one kept-alive connection per receiver), and
+# WEBHOOKS_SEND_THREADS threads (lanes of an account: at most WEBHOOKS_ACCOUNT_CONCURRENCY divided
+# among the worker's processes; one kept-alive connection per receiving host), and
 # starts no send later than WEBHOOKS_SEND_WINDOW seconds in (the rest go back, uncounted).
 # A claimed delivery is in flight until sent: keep WEBHOOKS_STUCK_AFTER above
 # WEBHOOKS_SEND_WINDOW + WEBHOOKS_ATTEMPT_BUDGET + WEBHOOKS_CONNECT_TIMEOUT (35 s by default;

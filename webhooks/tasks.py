@@ -3,6 +3,17 @@
 tasks by name."""
 
 from celery import shared_task
+from celery.signals import celeryd_after_setup
+
+
+@celeryd_after_setup.connect
+def _senders_known(sender=None, instance=None, **kwargs) -> None:
+    """Before the worker forks its pool: how many processes will send, so a claim takes its
+    process's share of an account's slots (``engine.claim.account_share``)."""
+    from .engine.claim import senders_set
+
+    prefork = "prefork" in getattr(getattr(instance, "pool_cls", None), "__module__", "")
+    senders_set(getattr(instance, "concurrency", 1) if prefork else 1)
 
 
 # A batch starts no send later than WEBHOOKS_SEND_WINDOW after it began, and each send is cut

@@ -38,6 +38,51 @@ return 1
 """
 
 
+# One account's claim in one round trip. KEYS: the account's set, then one set per endpoint;
+# ARGV: now, lease end, lease ms, endpoint limit, account limit, the number of lanes, their
+# tokens, then each endpoint's lane (1-based). An endpoint tries its own lane, then any lane
+# that already holds an account slot; the answer is one lane number per endpoint, 0 when no
+# slot was free. A lane takes one account slot however many endpoints it goes through.
+ACQUIRE_LANES_LUA = """
+local now, lease_end, lease_ms = ARGV[1], ARGV[2], ARGV[3]
+local endpoint_limit, account_limit = tonumber(ARGV[4]), tonumber(ARGV[5])
+local lanes = tonumber(ARGV[6])
+local account = KEYS[1]
+redis.call('ZREMRANGEBYSCORE', account, '-inf', now)
+local held, order, out = {}, {}, {}
+for i = 2, #KEYS do
+  local key = KEYS[i]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local own, got = tonumber(ARGV[6 + lanes + i - 1]), 0
+  local tries = {own}  -- its own lane, then those already holding an account slot
+  for _, t in ipairs(order) do
+    if t ~= own then tries[#tries + 1] = t end
+  end
+  for _, t in ipairs(tries) do
+    local token = ARGV[6 + t]
+    local room = redis.call('ZSCORE', key, token)
+      or redis.call('ZCARD', key) < endpoint_limit
+    if room and (held[t] or redis.call('ZCARD', account) < account_limit) then
+      got = t
+      break
+    end
+  end
+  if got > 0 then
+    if not held[got] then
+      redis.call('ZADD', account, lease_end, ARGV[6 + got])
+      held[got] = true
+      order[#order + 1] = got
+    end
+    redis.call('ZADD', key, lease_end, ARGV[6 + got])
+    redis.call('PEXPIRE', key, lease_ms)
+  end
+  out[#out + 1] = got
+end
+redis.call('PEXPIRE', account, lease_ms)
+return out
+"""
+
+
 def _client():
     backend = redis_backend()
     return (backend, redis_client(backend)) if backend is not None else (None, None)
@@ -78,6 +123,35 @@ def acquire(endpoint_id: int, owner_id: int, token: str | None = None) -> str | 
         logger.warning("webhook slots: Redis unavailable, sending without a slot")
         return UNLIMITED
     return token if got else None
+
+
+def acquire_lanes(
+    owner_id: int, endpoint_ids: list[int], lanes: list[int]
+) -> tuple[list[str], list[int | None]]:
+    """Slots for one account's endpoints in one Redis round trip: ``lanes`` gives each
+    endpoint its lane (0 … n-1). Returns the lanes' tokens, and for each endpoint the lane
+    whose token now holds its slot (its own, else any lane already holding an account slot),
+    or None when the endpoint or the account had no slot free. Without Redis (or limits) every
+    endpoint gets its own lane, under tokens that release nothing."""
+    count = max(lanes, default=-1) + 1
+    limits = [settings.WEBHOOKS_ENDPOINT_CONCURRENCY, settings.WEBHOOKS_ACCOUNT_CONCURRENCY]
+    backend, client = _client()
+    if client is None or min(limits) <= 0 or not endpoint_ids:
+        return [UNLIMITED] * count, list(lanes)
+    tokens, now, lease = [uuid.uuid4().hex for _ in range(count)], time.time(), lease_seconds()
+    keys = [backend.make_and_validate_key(f"fibe:wh:slots:a{owner_id}")] + [
+        backend.make_and_validate_key(f"fibe:wh:slots:e{pk}") for pk in endpoint_ids
+    ]
+    args = [now, now + lease, int(lease * 1000), *limits, count, *tokens, *(n + 1 for n in lanes)]
+    try:
+        script = getattr(backend, "_fibe_lanes_script", None)
+        if script is None:
+            script = backend._fibe_lanes_script = client.register_script(ACQUIRE_LANES_LUA)
+        got = script(keys=keys, args=args)
+    except RedisError:
+        logger.warning("webhook slots: Redis unavailable, sending without a slot")
+        return [UNLIMITED] * count, list(lanes)
+    return tokens, [int(n) - 1 if int(n) else None for n in got]
 
 
 def release(endpoint_id: int, owner_id: int, token: str | None) -> None:

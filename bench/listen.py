@@ -117,7 +117,7 @@ def run(tmp: Path, procs: list, redis) -> None:
         secret="bench-secret",  # noqa: S106
     )
 
-    env = server_env(redis.url, DATABASE_CONN_MAX_AGE=600)
+    env = server_env(redis.url, DATABASE_CONN_MAX_AGE_SECONDS=600)
     server = AppServer(env=env, log=tmp / "gunicorn.log", workers=2, threads=8)
     procs.append(server)
     worker = Worker(env=env, log=tmp / "worker.log", name=f"bench-listen-{os.getpid()}")

@@ -130,3 +130,11 @@ def page(
 
 def _cursor(row, field: str) -> str:
     return encode(position_of(row, field))
+
+
+def query_without_position(params) -> str:
+    """A page's query string (its filters) without the position, for the pager's links."""
+    query = params.copy()
+    for name in ("before", "after", "page"):
+        query.pop(name, None)
+    return query.urlencode()

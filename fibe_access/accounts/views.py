@@ -24,7 +24,7 @@ from .models import User
 from .pages import confirm_page
 
 BACKUP_CODES = "backup_codes"
-SECURITY_LOG_PAGE = 50
+SECURITY_LOG_PAGE = 25  # issue 27: a page costs what a short log costs
 
 
 def base_url(request) -> str:

@@ -2,7 +2,7 @@
 500 keys, an endpoint's delivery log with 1, 10 and 5000 deliveries (2 attempts each) and its
 deepest page, the security log with 10 and 5000 rows (first and deepest page), and a key's
 activity timeline with 10 and 20 000 rows, through the whole Django stack (sessions, step-up,
-templates), in the same run.
+templates), in interleaved rounds of the same run.
 
     .venv/bin/python bench/pages.py [--requests 30]
 
@@ -63,23 +63,26 @@ def stepped_up_client(user) -> Client:
     return client
 
 
-def measure(client: Client, url: str, n: int) -> dict:
-    response = client.get(url)  # warm-up, and a check that the page is what we think
-    if response.status_code != 200:
-        raise SystemExit(f"{url} answered {response.status_code}")
-    with capture() as queries:
-        client.get(url)
-    times = []
+def measure(targets: dict, n: int) -> dict:
+    """Each page of ``targets`` (name → (client, url)) ``n`` times, in interleaved rounds (a
+    busy machine slows every page alike): its queries, median server time and size."""
+    rows, times = {}, {name: [] for name in targets}
+    for name, (client, url) in targets.items():
+        response = client.get(url)  # warm-up, and a check that the page is what we think
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+        with capture() as queries:
+            client.get(url)
+        rows[name] = {"queries": len(queries), "bytes": len(response.content)}
     for _ in range(n):
-        start = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - start)
-        assert response.status_code == 200
-    return {
-        "queries": len(queries),
-        "ms": 1000 * statistics.median(times),
-        "bytes": len(response.content),
-    }
+        for name, (client, url) in targets.items():
+            start = time.perf_counter()
+            response = client.get(url)
+            times[name].append(time.perf_counter() - start)
+            assert response.status_code == 200
+    for name, row in rows.items():
+        row["ms"] = 1000 * statistics.median(times[name])
+    return rows
 
 
 def keys_owner(n: int):
@@ -215,30 +218,26 @@ def run(args) -> dict:
     from fibe_access.accounts.models import SecurityEvent
     from webhooks.models import Delivery
 
-    rows = {}
+    targets = {}
     for n in KEY_SIZES:
-        user = keys_owner(n)
-        rows[f"keys:{n}"] = measure(stepped_up_client(user), "/profile/api-keys/", args.requests)
+        targets[f"keys:{n}"] = (stepped_up_client(keys_owner(n)), "/profile/api-keys/")
     for n in DELIVERY_SIZES:
         user, endpoint = endpoint_with(n)
         client, base = stepped_up_client(user), f"/profile/webhooks/{endpoint.pk}/"
-        rows[f"log:{n}"] = measure(client, base, args.requests)
+        targets[f"log:{n}"] = (client, base)
         if n == DELIVERY_SIZES[-1]:
-            deep = deep_url(base, Delivery, endpoint=endpoint)
-            rows[f"log-deep:{n}"] = measure(client, deep, args.requests)
+            targets[f"log-deep:{n}"] = (client, deep_url(base, Delivery, endpoint=endpoint))
     for n in SECURITY_SIZES:
         user = security_owner(n)
         client = stepped_up_client(user)
-        rows[f"security:{n}"] = measure(client, "/profile/security/", args.requests)
+        targets[f"security:{n}"] = (client, "/profile/security/")
         if n == SECURITY_SIZES[-1]:
             deep = deep_url("/profile/security/", SecurityEvent, user=user)
-            rows[f"security-deep:{n}"] = measure(client, deep, args.requests)
+            targets[f"security-deep:{n}"] = (client, deep)
     for n in ACTIVITY_SIZES:
         user, key = activity_key(n)
-        rows[f"activity:{n}"] = measure(
-            stepped_up_client(user), f"/profile/api-keys/{key.pk}/", args.requests
-        )
-    return rows
+        targets[f"activity:{n}"] = (stepped_up_client(user), f"/profile/api-keys/{key.pk}/")
+    return measure(targets, args.requests)
 
 
 LABELS = {

@@ -171,6 +171,7 @@ def endpoint_detail(request, endpoint_id: int):
         event=criteria.get("event") or None,
         status=criteria.get("status") or None,
         is_test={"test": True, "real": False}.get(kind),
+        summary=True,
     )
     page = keyset.page(
         deliveries,

@@ -1,15 +1,17 @@
-"""What the management pages cost as an account grows: Profile → API Keys with 1, 10 and 200
-keys, and an endpoint's delivery log with 1, 10 and 5000 deliveries (2 attempts each), through
-the whole Django stack (sessions, step-up, templates), in the same run.
+"""What the management pages cost as an account grows: Profile → API Keys with 1, 10, 200 and
+500 keys, an endpoint's delivery log with 1, 10 and 5000 deliveries (2 attempts each) and its
+deepest page, the security log with 10 and 5000 rows (first and deepest page), and a key's
+activity timeline with 10 and 20 000 rows, through the whole Django stack (sessions, step-up,
+templates), in interleaved rounds of the same run.
 
     .venv/bin/python bench/pages.py [--requests 30]
 
 For each page and size: database queries per request and median server time. Ratios are against
 the 1- and 10-row pages of the same run. Targets: the query count does not grow with the rows
-(no query per row: 200 keys against 10, since restricted keys add one query in all to name
-their resources, and the 1-key page has none); the delivery log is paginated, so 5000
-deliveries cost within 2x of 10.
-The keys page shows every key, so its time grows with the keys; reported, with no target.
+(no query per row: 200 and 500 keys against 10, since restricted keys add one query in all to
+name their resources, and the 1-key page has none); every list pages by position (issue 27),
+so its big page, first or deepest, costs within 1.5x of the 10-row one, and the keys page of
+500 keys weighs within 2x of 10 keys'.
 
 Uses fibe_access.settings_test (DATABASE_URL / REDIS_URL) and its own throwaway database
 ("bench_pages_" + the configured name), created and dropped here. The last line of output is
@@ -22,6 +24,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,8 +42,10 @@ from django.test.utils import setup_test_environment  # noqa: E402
 
 from bench.sql import capture  # noqa: E402
 
-KEY_SIZES = (1, 10, 200)
+KEY_SIZES = (1, 10, 200, 500)
 DELIVERY_SIZES = (1, 10, 5000)
+SECURITY_SIZES = (10, 5000)
+ACTIVITY_SIZES = (10, 20000)
 
 
 def stepped_up_client(user) -> Client:
@@ -58,23 +63,26 @@ def stepped_up_client(user) -> Client:
     return client
 
 
-def measure(client: Client, url: str, n: int) -> dict:
-    response = client.get(url)  # warm-up, and a check that the page is what we think
-    if response.status_code != 200:
-        raise SystemExit(f"{url} answered {response.status_code}")
-    with capture() as queries:
-        client.get(url)
-    times = []
+def measure(targets: dict, n: int) -> dict:
+    """Each page of ``targets`` (name → (client, url)) ``n`` times, in interleaved rounds (a
+    busy machine slows every page alike): its queries, median server time and size."""
+    rows, times = {}, {name: [] for name in targets}
+    for name, (client, url) in targets.items():
+        response = client.get(url)  # warm-up, and a check that the page is what we think
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+        with capture() as queries:
+            client.get(url)
+        rows[name] = {"queries": len(queries), "bytes": len(response.content)}
     for _ in range(n):
-        start = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - start)
-        assert response.status_code == 200
-    return {
-        "queries": len(queries),
-        "ms": 1000 * statistics.median(times),
-        "bytes": len(response.content),
-    }
+        for name, (client, url) in targets.items():
+            start = time.perf_counter()
+            response = client.get(url)
+            times[name].append(time.perf_counter() - start)
+            assert response.status_code == 200
+    for name, row in rows.items():
+        row["ms"] = 1000 * statistics.median(times[name])
+    return rows
 
 
 def keys_owner(n: int):
@@ -154,46 +162,145 @@ def endpoint_with(n: int):
     return user, endpoint
 
 
+def deep_url(base: str, model, **where) -> str:
+    """The page of ``base`` whose rows are the 50th newest to the 26th oldest: by position
+    (``?before=``) where the pages have one (issue 27), else by page number."""
+    rows = model.objects.filter(**where).order_by("-created_at", "-id")
+    total = rows.count()
+    try:
+        from fibe_access import keyset
+    except ImportError:  # before issue 27: Paginator pages of 25
+        return f"{base}?page={max(1, (total - 26) // 25 + 1)}"
+    row = rows[max(0, total - 27)]
+    return f"{base}?before={keyset.encode(keyset.position_of(row))}"
+
+
+def security_owner(n: int):
+    from fibe_access.accounts.models import SecurityEvent
+    from tests.support.factories import UserFactory
+
+    user = UserFactory()
+    SecurityEvent.objects.bulk_create(
+        [SecurityEvent(user=user, kind="key_created", ip="203.0.113.9") for _ in range(n)],
+        batch_size=5000,
+    )
+    return user
+
+
+def activity_key(n: int):
+    from django.utils import timezone
+
+    from keys.activity_model import KeyActivity
+    from tests.support.factories import UserFactory, api_key_make
+
+    user = UserFactory()
+    key, _ = api_key_make(user, "playgrounds:read", label="busy")
+    now = timezone.now()
+    KeyActivity.objects.bulk_create(
+        [
+            KeyActivity(
+                key=key,
+                at=now - timedelta(seconds=i),
+                door="rest",
+                operation="playgrounds.list",
+                status=200 if i % 7 else 500,
+                duration_ms=3,
+                ip="203.0.113.9",
+            )
+            for i in range(n)
+        ],
+        batch_size=5000,
+    )
+    return user, key
+
+
 def run(args) -> dict:
-    rows = {}
+    from fibe_access.accounts.models import SecurityEvent
+    from webhooks.models import Delivery
+
+    targets = {}
     for n in KEY_SIZES:
-        user = keys_owner(n)
-        rows[f"keys:{n}"] = measure(stepped_up_client(user), "/profile/api-keys/", args.requests)
+        targets[f"keys:{n}"] = (stepped_up_client(keys_owner(n)), "/profile/api-keys/")
     for n in DELIVERY_SIZES:
         user, endpoint = endpoint_with(n)
-        rows[f"log:{n}"] = measure(
-            stepped_up_client(user), f"/profile/webhooks/{endpoint.pk}/", args.requests
-        )
-    return rows
+        client, base = stepped_up_client(user), f"/profile/webhooks/{endpoint.pk}/"
+        targets[f"log:{n}"] = (client, base)
+        if n == DELIVERY_SIZES[-1]:
+            targets[f"log-deep:{n}"] = (client, deep_url(base, Delivery, endpoint=endpoint))
+    for n in SECURITY_SIZES:
+        user = security_owner(n)
+        client = stepped_up_client(user)
+        targets[f"security:{n}"] = (client, "/profile/security/")
+        if n == SECURITY_SIZES[-1]:
+            deep = deep_url("/profile/security/", SecurityEvent, user=user)
+            targets[f"security-deep:{n}"] = (client, deep)
+    for n in ACTIVITY_SIZES:
+        user, key = activity_key(n)
+        targets[f"activity:{n}"] = (stepped_up_client(user), f"/profile/api-keys/{key.pk}/")
+    with connection.cursor() as cursor:  # the statistics autovacuum keeps on a real database
+        cursor.execute("ANALYZE")
+    return measure(targets, args.requests)
+
+
+LABELS = {
+    "keys": "Profile → API Keys",
+    "log": "webhook delivery log",
+    "log-deep": "delivery log, deep page",
+    "security": "security log",
+    "security-deep": "security log, deep page",
+    "activity": "key activity timeline",
+}
 
 
 def report(rows: dict) -> dict:
-    print(f"{'page':<28}{'rows':>6}{'queries':>9}{'median ms':>11}{'KiB':>8}")
+    print(f"{'page':<28}{'rows':>7}{'queries':>9}{'median ms':>11}{'KiB':>8}")
     for name, row in rows.items():
         page, n = name.split(":")
-        label = "Profile → API Keys" if page == "keys" else "webhook delivery log"
-        print(f"{label:<28}{n:>6}{row['queries']:>9}{row['ms']:>11.1f}{row['bytes'] / 1024:>8.0f}")
-    k1, k10, k200 = (rows[f"keys:{n}"] for n in KEY_SIZES)
+        print(
+            f"{LABELS[page]:<28}{n:>7}{row['queries']:>9}{row['ms']:>11.1f}"
+            f"{row['bytes'] / 1024:>8.1f}"
+        )
+    k1, k10, k200, k500 = (rows[f"keys:{n}"] for n in KEY_SIZES)
     l1, l10, l5000 = (rows[f"log:{n}"] for n in DELIVERY_SIZES)
+    deep = rows[f"log-deep:{DELIVERY_SIZES[-1]}"]
+    s10, sbig = (rows[f"security:{n}"] for n in SECURITY_SIZES)
+    sdeep = rows[f"security-deep:{SECURITY_SIZES[-1]}"]
+    a10, abig = (rows[f"activity:{n}"] for n in ACTIVITY_SIZES)
     figures = {
         "keys_queries_200_minus_1": k200["queries"] - k1["queries"],
         "keys_queries_200_minus_10": k200["queries"] - k10["queries"],
+        "keys_queries_500_minus_10": k500["queries"] - k10["queries"],
         "keys_time_200_over_1": k200["ms"] / k1["ms"],
         "keys_time_200_over_10": k200["ms"] / k10["ms"],
+        "keys_time_500_over_10": k500["ms"] / k10["ms"],
+        "keys_bytes_500_over_10": k500["bytes"] / k10["bytes"],
         "log_queries_5000_minus_1": l5000["queries"] - l1["queries"],
         "log_time_5000_over_1": l5000["ms"] / l1["ms"],
         "log_time_5000_over_10": l5000["ms"] / l10["ms"],
+        "log_deep_time_5000_over_10": deep["ms"] / l10["ms"],
+        "security_time_big_over_10": sbig["ms"] / s10["ms"],
+        "security_deep_time_big_over_10": sdeep["ms"] / s10["ms"],
+        "activity_time_big_over_10": abig["ms"] / a10["ms"],
     }
     print(
-        f"keys page: 200 keys / 1 key time x{figures['keys_time_200_over_1']:.2f}, / 10 keys "
-        f"x{figures['keys_time_200_over_10']:.2f}; queries added over 10 keys "
-        f"{figures['keys_queries_200_minus_10']} (target 0), over 1 unrestricted key "
-        f"{figures['keys_queries_200_minus_1']}"
+        f"keys page: 500 / 10 keys time x{figures['keys_time_500_over_10']:.2f} (target <= 1.5), "
+        f"bytes x{figures['keys_bytes_500_over_10']:.2f} (target <= 2); 200 / 10 time "
+        f"x{figures['keys_time_200_over_10']:.2f}, 200 / 1 x{figures['keys_time_200_over_1']:.2f}; "
+        f"queries added over 10 keys {figures['keys_queries_500_minus_10']} (target 0), over 1 "
+        f"unrestricted key {figures['keys_queries_200_minus_1']}"
     )
     print(
         f"delivery log: 5000 / 1 time x{figures['log_time_5000_over_1']:.2f}, / 10 "
-        f"x{figures['log_time_5000_over_10']:.2f} (target <= 2); queries added "
+        f"x{figures['log_time_5000_over_10']:.2f}, deep page / 10 "
+        f"x{figures['log_deep_time_5000_over_10']:.2f} (target <= 1.5); queries added "
         f"{figures['log_queries_5000_minus_1']} (target 0)"
+    )
+    print(
+        f"security log: {SECURITY_SIZES[-1]} / 10 rows "
+        f"x{figures['security_time_big_over_10']:.2f}, "
+        f"deep page x{figures['security_deep_time_big_over_10']:.2f}; key activity "
+        f"{ACTIVITY_SIZES[-1]} / 10 rows x{figures['activity_time_big_over_10']:.2f} "
+        "(targets <= 1.5)"
     )
     return figures
 

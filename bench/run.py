@@ -123,20 +123,20 @@ def delivery_figures(out: str) -> list[Figure]:
 def pages_figures(out: str) -> list[Figure]:
     line = next((x for x in out.splitlines() if x.startswith("BENCH-JSON ")), None)
     got = json.loads(line.removeprefix("BENCH-JSON ")) if line else {}
+
+    def flat(name: str, key: str, target: float = 1.5) -> Figure:
+        return _figure("pages", name, got.get(key), f"<= {target}", lambda v: v <= target)
+
     return [
         _figure(
             "pages",
-            "keys page queries: 200 keys − 10 keys",
-            got.get("keys_queries_200_minus_10"),
+            "keys page queries: 500 keys − 10 keys",
+            got.get("keys_queries_500_minus_10"),
             "0",
             lambda v: v == 0,
         ),
-        _figure(
-            "pages",
-            "keys page time: 200 keys / 10 keys",
-            got.get("keys_time_200_over_10"),
-            "(shown)",
-        ),
+        flat("keys page time: 500 keys / 10 keys", "keys_time_500_over_10"),
+        flat("keys page bytes: 500 keys / 10 keys", "keys_bytes_500_over_10", 2),
         _figure(
             "pages", "keys page time: 200 keys / 1 key", got.get("keys_time_200_over_1"), "(shown)"
         ),
@@ -147,20 +147,12 @@ def pages_figures(out: str) -> list[Figure]:
             "0",
             lambda v: v == 0,
         ),
-        _figure(
-            "pages",
-            "delivery log time: 5000 / 10 deliveries",
-            got.get("log_time_5000_over_10"),
-            "<= 2",
-            lambda v: v <= 2,
-        ),
-        _figure(
-            "pages",
-            "delivery log time: 5000 / 1 delivery",
-            got.get("log_time_5000_over_1"),
-            "<= 2",
-            lambda v: v <= 2,
-        ),
+        flat("delivery log time: 5000 / 10 deliveries", "log_time_5000_over_10"),
+        flat("delivery log deep page: 5000 / 10 deliveries", "log_deep_time_5000_over_10"),
+        flat("delivery log time: 5000 / 1 delivery", "log_time_5000_over_1", 2),
+        flat("security log time: 5000 / 10 rows", "security_time_big_over_10"),
+        flat("security log deep page: 5000 / 10 rows", "security_deep_time_big_over_10"),
+        flat("key activity time: 20000 / 10 rows", "activity_time_big_over_10"),
     ]
 
 

@@ -210,13 +210,22 @@ def run(op: dict, values: dict) -> None:
 
 
 def every_item(api: Api, path: str, query: dict) -> list:
+    """Every item from the page asked for on: following each page's ``next`` cursor where the
+    list gives one (every page then costs the server the same), else by offset."""
     items: list = []
     query = {**query, "offset": query.get("offset", 0)}
     while True:
         page = api.call("GET", path, params=query)
         items += page["items"]
+        if "next" in page:
+            if not page["next"] or not page["items"]:
+                return items
+            query = {**query, "cursor": page["next"], "offset": 0}
+            continue
         query["offset"] = page["offset"] + len(page["items"])
-        if not page["items"] or query["offset"] >= page["count"]:
+        if not page["items"] or (
+            page.get("count_exact", True) and query["offset"] >= page["count"]
+        ):
             return items
 
 
@@ -231,11 +240,18 @@ def show(op: dict, data: Any, *, as_json: bool, path: str) -> None:
     if op["paged"]:
         items = data if isinstance(data, list) else data["items"]
         output.table(items, columns(op))
-        if isinstance(data, dict) and data["offset"] + len(items) < data["count"]:
+        if isinstance(data, dict) and _more(data, items):
             shown = f"{data['offset'] + 1}-{data['offset'] + len(items)}" if items else "none"
-            output.message(f"Showing {shown} of {data['count']}: --all for every one.")
+            total = f"{data['count']}{'' if data.get('count_exact', True) else '+'}"
+            output.message(f"Showing {shown} of {total}: --all for every one.")
         return
     output.record(data.items())
+
+
+def _more(page: dict, items: list) -> bool:
+    if page.get("next"):
+        return True
+    return page["offset"] + len(items) < page["count"]
 
 
 def columns(op: dict) -> list[str]:

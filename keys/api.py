@@ -76,4 +76,4 @@ def me_activity(caller, query: ActivityFilter):
     qs = activity_selectors.activity_list(
         key_id=caller.key.pk, door=query.door, outcome=query.outcome, operation=query.operation
     )
-    return paginate(qs, query)
+    return paginate(qs, query, field="at")

@@ -20,11 +20,13 @@ class TokenResolver(NamedTuple):
 token_resolvers: list[TokenResolver] = []
 
 
-def key_list(*, owner) -> QuerySet[ApiKey]:
-    """The owner's API keys; the keys behind OAuth grants are listed as connected apps."""
-    return ApiKey.objects.filter(owner=owner, oauth_grant__isnull=True).order_by(
-        "-created_at", "-id"
-    )
+def key_list(*, owner, label: str = "") -> QuerySet[ApiKey]:
+    """The owner's API keys, newest first, those whose label holds ``label`` (any case) when
+    one is given; the keys behind OAuth grants are listed as connected apps."""
+    qs = ApiKey.objects.filter(owner=owner, oauth_grant__isnull=True)
+    if label:
+        qs = qs.filter(label__icontains=label)
+    return qs.order_by("-created_at", "-id")
 
 
 def key_get(*, owner, pk: int) -> ApiKey | None:

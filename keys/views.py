@@ -6,13 +6,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from fibe_access import keyset
 from fibe_access.accounts import shown_once
 from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.pages import Confirm, confirmed_action, verified_email_required
@@ -24,6 +24,8 @@ from .forms import KeyAllowedIpsForm, KeyCreateForm, KeyRotateForm
 from .models import ApiKey
 
 ACTIVITY_PAGE = 25
+KEYS_PAGE = 20  # a page of Profile → API Keys (issue 27: 500 keys cost what 20 do)
+SEARCH_MAX = 100
 NEW_TOKEN = "api_token"  # noqa: S105 - the name of a shown-once slot
 
 
@@ -42,10 +44,26 @@ def _show_token_once(request, key: ApiKey, token: str):
 @login_required
 @step_up_required
 def key_list(request):
-    keys = list(selectors.key_list(owner=request.user))
+    """A page of the account's keys, newest first, searchable by label: compact rows (the
+    whole of a key, its switches and its activity on the key's own page)."""
+    search = request.GET.get("q", "").strip()[:SEARCH_MAX].replace("\x00", "")
+    page = keyset.page(
+        selectors.key_list(owner=request.user, label=search),
+        size=KEYS_PAGE,
+        before=request.GET.get("before"),
+        after=request.GET.get("after"),
+    )
     pending = confirmations.pending_by_key(owner=request.user)  # issue 22
     return render(
-        request, "keys/list.html", {"cards": presenters.key_cards(keys), "pending": pending}
+        request,
+        "keys/list.html",
+        {
+            "cards": presenters.key_cards(page.items),
+            "page": page,
+            "search": search,
+            "query": urlencode({"q": search}) if search else "",
+            "pending": pending,
+        },
     )
 
 
@@ -59,18 +77,25 @@ def key_detail(request, key_id: int):
     form = ActivityFilterForm(request.GET or None)
     filters = form.filters()
     entries = activity_selectors.activity_list(key_id=key.pk, **filters)
-    page = Paginator(entries, ACTIVITY_PAGE).get_page(request.GET.get("page"))
+    page = keyset.page(
+        entries,
+        size=ACTIVITY_PAGE,
+        before=request.GET.get("before"),
+        after=request.GET.get("after"),
+        field="at",
+    )
     return render(
         request,
         "keys/detail.html",
         {
             "card": presenters.key_cards([key])[0],
             "key": key,
+            "pending": confirmations.pending_by_key(owner=request.user),
             "picture": usage_picture(activity_selectors.hourly_usage(key_id=key.pk)),
             "form": form,
             "page": page,
             "entries": activity_selectors.with_deliveries(
-                owner=request.user, key_id=key.pk, entries=list(page.object_list)
+                owner=request.user, key_id=key.pk, entries=page.items
             ),
             "query": urlencode(filters),
             "retention_days": settings.API_ACTIVITY_RETENTION.days,

@@ -35,7 +35,11 @@ class WebhookEndpoint(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "is_active"])]
+        indexes = [
+            models.Index(fields=["owner", "is_active"]),
+            # the API's list, newest first, paged by keyset (issue 27)
+            models.Index(fields=["owner", "-created_at", "-id"], name="endpoint_owner_created"),
+        ]
 
     def __str__(self) -> str:
         return self.url

@@ -3,13 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from fibe_access import keyset
 from fibe_access.accounts import shown_once
 from fibe_access.accounts.actor import Actor
 from fibe_access.accounts.pages import Confirm, confirmed_action, verified_email_required
@@ -97,16 +97,19 @@ def listen_deliveries(request):
         status=criteria.get("status") or None,
         is_test={"test": True, "real": False}.get(criteria.get("kind")),
     )
-    page = Paginator(deliveries, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = keyset.page(
+        deliveries,
+        size=PAGE_SIZE,
+        before=request.GET.get("before"),
+        after=request.GET.get("after"),
+    )
     return render(
         request,
         "webhooks/listen_log.html",
         {
             "filters": filters,
             "page": page,
-            "query": query.urlencode(),
+            "query": keyset.query_without_position(request.GET),
             "session_ref": session_ref,
             "sessions": listen.live(request.user),
         },
@@ -206,15 +209,19 @@ def endpoint_detail(request, endpoint_id: int):
         event=criteria.get("event") or None,
         status=criteria.get("status") or None,
         is_test={"test": True, "real": False}.get(kind),
+        summary=True,
     )
-    page = Paginator(deliveries, PAGE_SIZE).get_page(request.GET.get("page"))
-    for delivery in page.object_list:
+    page = keyset.page(
+        deliveries,
+        size=PAGE_SIZE,
+        before=request.GET.get("before"),
+        after=request.GET.get("after"),
+    )
+    for delivery in page.items:
         attempts = list(delivery.attempts.all())  # prefetched: no query per row
         delivery.last_attempt = attempts[-1] if attempts else None
     shown = shown_once.take(request, NEW_SECRET) or {}
     new_secret = shown.get("secret") if shown.get("endpoint_id") == endpoint.pk else None
-    query = request.GET.copy()
-    query.pop("page", None)
     outcomes = presenters.recent_outcomes([endpoint.pk])
     response = render(
         request,
@@ -223,7 +230,7 @@ def endpoint_detail(request, endpoint_id: int):
             "endpoint": endpoint,
             "filters": filters,
             "page": page,
-            "query": query.urlencode(),
+            "query": keyset.query_without_position(request.GET),
             "new_secret": new_secret,
             "secret_hint": presenters.endpoint_secret_hint(endpoint),
             "old_secret_until": (

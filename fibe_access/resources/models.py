@@ -167,6 +167,11 @@ class RepoCommit(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [  # a repository's commits, newest first, paged by keyset (issue 27)
+            models.Index(
+                fields=["repository", "-created_at", "-id"], name="repocommit_repo_created"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.message[:60]

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from fibe_access.api.bodies import NO_NUL, NON_BLANK, In
 from fibe_access.api.errors import found
 from fibe_access.api.operations import Restriction, operation
-from fibe_access.api.pagination import PageIn, page_of, paginate
+from fibe_access.api.pagination import OffsetPageIn, PageIn, page_of, paginate
 
 from . import repos, selectors
 from .models import Repository
@@ -80,8 +80,8 @@ def repo_push(caller, *, id, body):
     "GET",
     "/repos/{id}/files",
     scope="repos:read",
-    query=PageIn,
-    response=page_of(FileEntry, "RepoFilePage"),
+    query=OffsetPageIn,  # at most MAX_REPO_FILES: offsets stay shallow
+    response=page_of(FileEntry, "RepoFilePage", cursor=False),
     restriction=Restriction.ITEM,
     summary="List a repository's files",
 )

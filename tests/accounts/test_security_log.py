@@ -1,6 +1,7 @@
 """The security log page shows no webhook URL, cannot be flooded out of view by failed
 sign-ins, and keeps a bounded history with a count of what was dropped."""
 
+import re
 from datetime import timedelta
 
 from django.test import Client
@@ -10,6 +11,8 @@ from fibe_access.accounts.actor import Actor, Source
 from fibe_access.accounts.models import SecurityEvent
 from fibe_access.accounts.securitylog import security_log_sign_in_failure, security_log_trim
 from fibe_access.accounts.services import security_log
+from fibe_access.accounts.views import SECURITY_LOG_PAGE
+from tests.support.pages import NEWER, OLDER, Sql, assert_flat, link, walk
 from webhooks import services as webhook_services
 
 SECRET_URL = "https://user:pa55@hooks.example.com:8443/in/tok_live_SECRET123?key=SECRET456#x"
@@ -49,10 +52,30 @@ def test_failed_sign_ins_from_a_thousand_addresses_cannot_push_events_out_of_vie
 def test_the_log_pages_through_everything_it_keeps(user, logged_in_client, web_actor):
     for i in range(120):
         security_log(actor=web_actor, user=user, kind="key_created", label=f"key {i:03}")
-    first = logged_in_client.get("/profile/security/").content.decode()
-    third = logged_in_client.get("/profile/security/?page=3").content.decode()
-    assert "key 119" in first and "key 000" not in first
-    assert "key 000" in third and "Page 3 of 3" in third
+    # following "Older →" from the newest page reaches the oldest entry, each entry once
+    pages = walk(logged_in_client, "/profile/security/")
+    assert len(pages) == -(-120 // SECURITY_LOG_PAGE)
+    assert "key 119" in pages[0] and "key 000" not in pages[0]
+    assert "key 000" in pages[-1] and "key 119" not in pages[-1]
+    shown = re.findall(r"key \d{3}", "".join(pages))
+    assert shown == [f"key {i:03}" for i in reversed(range(120))]
+    # and "← Newer" leads back
+    back = logged_in_client.get("/profile/security/" + link(pages[-1], NEWER)).content.decode()
+    assert re.findall(r"key \d{3}", back) == re.findall(r"key \d{3}", pages[-2])
+
+
+def test_a_log_page_reads_one_page_by_position_never_an_offset_or_a_count(
+    user, logged_in_client, web_actor
+):
+    for i in range(120):
+        security_log(actor=web_actor, user=user, kind="key_created", label=f"key {i:03}")
+    logged_in_client.get("/profile/security/")  # the session's first writes out of the way
+    first = Sql(logged_in_client, "/profile/security/")
+    assert_flat(first.on("accounts_securityevent"), limit=SECURITY_LOG_PAGE)
+    older = link(first.response.content.decode(), OLDER)
+    deeper = Sql(logged_in_client, "/profile/security/" + older)
+    assert_flat(deeper.on("accounts_securityevent"), limit=SECURITY_LOG_PAGE)
+    assert len(deeper) == len(first)
 
 
 def test_retention_drops_old_and_surplus_rows_and_counts_them(user, logged_in_client, settings):

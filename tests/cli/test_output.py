@@ -23,7 +23,7 @@ def test_json_is_all_there_is_on_stdout(fibe, make_token, owner):
         assert result.code == 0, result
         json.loads(result.out)  # nothing else on stdout
     page = json.loads(fibe("playspecs", "list", "--json").out)
-    assert set(page) == {"items", "count", "limit", "offset"}
+    assert set(page) == {"items", "count", "count_exact", "limit", "offset", "next"}
 
 
 def test_not_a_terminal_prints_plain_tab_separated_lines(fibe, make_token, owner):

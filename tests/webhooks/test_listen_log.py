@@ -3,6 +3,7 @@ forwarding it completes the row, the log reads on Profile → Webhooks like an e
 the session's own key can report, bad reports change nothing, the engine never sends a row,
 and old rows are purged with the delivery-log retention."""
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -10,10 +11,12 @@ import pytest
 from django.utils import timezone
 
 from tests.support.factories import api_key_make
+from tests.support.pages import OLDER, Sql, assert_flat, link, walk
 from webhooks import listen_log
 from webhooks.engine import scan
 from webhooks.models import Delivery, Event, ListenDelivery
 from webhooks.publish import publish_event
+from webhooks.views import PAGE_SIZE
 
 JSON = "application/json"
 
@@ -275,3 +278,19 @@ def test_the_page_needs_a_step_up(logged_in_client):
     answer = logged_in_client.get("/profile/webhooks/cli/")
 
     assert answer.status_code == 302
+
+
+def test_the_cli_log_pages_by_position_and_stays_flat(user, stepped_up_client):
+    ListenDelivery.objects.bulk_create(
+        ListenDelivery(owner=user, session_ref=7, uid=uuid.uuid4(), event_type="playground.created")
+        for _ in range(PAGE_SIZE * 2 + 3)
+    )
+    path = "/profile/webhooks/cli/?session=7"
+
+    pages = walk(stepped_up_client, path)
+    deep = Sql(stepped_up_client, "/profile/webhooks/cli/" + link(pages[1], OLDER))
+
+    assert len(pages) == 3
+    shown = [uid for p in pages for uid in re.findall(r'listen-delivery-(\d+)"', p)]
+    assert sorted(map(int, shown)) == sorted(ListenDelivery.objects.values_list("pk", flat=True))
+    assert_flat(deep.on("webhooks_listendelivery"), limit=PAGE_SIZE)

@@ -33,7 +33,15 @@ class WebhookEndpoint(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "is_active"])]
+        indexes = [
+            models.Index(fields=["owner", "is_active"]),
+            # Beat's endpoints_disable_failing: the few active endpoints that keep failing.
+            models.Index(
+                fields=["failing_since"],
+                name="webhooks_endpoint_failing",
+                condition=models.Q(is_active=True, failing_since__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.url

@@ -1,0 +1,244 @@
+"""Cost stays flat as the tables grow (issue 27): a month of webhook history, a year of security
+log, 10 000 keys and 1 000 000 activity rows (bench/scale_seed.py), each measurement taken on
+the busy account and on its small twin in the same database and the same run.
+
+    DATABASE_URL=postgres://…/fibe_bench BENCH_SCALE=1.0 .venv/bin/python bench/scale.py
+
+Uses its own throwaway database, "scale_" + the configured name, dropped at the end
+(BENCH_SCALE_KEEP=1 keeps it). BENCH_SCALE=0.1 seeds a tenth, for a quick look.
+Order: drain on the empty tables (small), seed, drain again (big), a drain while one purge run
+removes a day of expired history, each beat task, then the pages and every list of the API.
+The last line of output is the figures as JSON, for bench/run.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fibe_access.settings_test")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fibe_bench")
+os.environ["API_KEY_RATE_LIMIT_PER_MINUTE"] = "100000000"  # the bench asks thousands a minute
+os.environ["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "1"
+PHASES = os.environ.get("BENCH_SCALE_ONLY", "drain,beat,pages,api").split(",")
+REQUESTS = int(os.environ.get("BENCH_SCALE_REQUESTS", 15))
+# The API's pages hold as many rows on both sides (small has 10), so the ratio is the cost of
+# depth and table size, not of a longer page.
+API_LIMIT = 10
+DEEP = 10**6  # a page number past the end: Django's get_page answers the last page
+
+
+def scale_url() -> str:
+    url = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(url._replace(path="/scale_" + url.path.lstrip("/")))
+
+
+def timed_pair(big, small, n: int = REQUESTS) -> dict:
+    """``big`` and ``small`` return (status, body, queries); interleaved, median of ``n``."""
+    big(), small()  # warm-up
+    spent = {"big": [], "small": []}
+    for _ in range(n):
+        for side, call in (("big", big), ("small", small)):
+            started = time.perf_counter()
+            status, body = call()
+            spent[side].append(1000 * (time.perf_counter() - started))
+            if status != 200:
+                raise SystemExit(f"{side} answered {status}: {body[:300]!r}")
+            size = len(body)
+            if side == "big":
+                big_bytes = size
+            else:
+                small_bytes = size
+    b, s = statistics.median(spent["big"]), statistics.median(spent["small"])
+    return {
+        "big_ms": b,
+        "small_ms": s,
+        "ratio": b / s,
+        "big_kib": big_bytes / 1024,
+        "small_kib": small_bytes / 1024,
+        "bytes_ratio": big_bytes / small_bytes,
+    }
+
+
+def page_rows(shape) -> dict:
+    from bench.pages import stepped_up_client
+
+    big, small = stepped_up_client(shape.big), stepped_up_client(shape.small)
+
+    def get(client, url):
+        def call():
+            response = client.get(url)
+            return response.status_code, response.content
+
+        return call
+
+    pairs = {
+        "delivery log, first page": (
+            f"/profile/webhooks/{shape.big_endpoint.pk}/",
+            f"/profile/webhooks/{shape.small_endpoint.pk}/",
+        ),
+        "delivery log, deep page": (
+            f"/profile/webhooks/{shape.big_endpoint.pk}/?page={DEEP}",
+            f"/profile/webhooks/{shape.small_endpoint.pk}/?page={DEEP}",
+        ),
+        "Profile → API Keys": ("/profile/api-keys/", "/profile/api-keys/"),
+        "security log, first page": ("/profile/security/", "/profile/security/"),
+        "security log, deep page": (f"/profile/security/?page={DEEP}",) * 2,
+        "key activity, first page": (
+            f"/profile/api-keys/{shape.big_key.pk}/",
+            f"/profile/api-keys/{shape.small_key.pk}/",
+        ),
+        "key activity, deep page": (
+            f"/profile/api-keys/{shape.big_key.pk}/?page={DEEP}",
+            f"/profile/api-keys/{shape.small_key.pk}/?page={DEEP}",
+        ),
+    }
+    return {name: timed_pair(get(big, b), get(small, s)) for name, (b, s) in pairs.items()}
+
+
+def list_operations() -> list[dict]:
+    spec = json.loads((Path(__file__).resolve().parent.parent / "fibe_cli/spec.json").read_text())
+    return [
+        op
+        for op in spec["operations"]
+        if op["paged"] and op["path_params"] in ([], ["endpoint_id"])
+    ]
+
+
+def api_rows(shape) -> dict:
+    """Every list of the API: first page and a page deep in the big account's rows (following
+    ``next`` when the API answers one, else by ``offset``) against small's first page."""
+    from django.test import Client
+
+    client = Client()
+
+    def get(token, url):
+        def call():
+            response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
+            return response.status_code, response.content
+
+        return call
+
+    rows = {}
+    for op in list_operations():
+        path = "/api/v1" + op["path"]
+        big_path = path.replace("{endpoint_id}", str(shape.big_endpoint.pk))
+        small_path = path.replace("{endpoint_id}", str(shape.small_endpoint.pk))
+        small = get(shape.small_token, f"{small_path}?limit={API_LIMIT}")
+        first = f"{big_path}?limit={API_LIMIT}"
+        rows[f"API {op['name']}, first page"] = timed_pair(get(shape.big_token, first), small)
+        deep = deep_url(client, shape.big_token, big_path)
+        rows[f"API {op['name']}, deep page"] = timed_pair(get(shape.big_token, deep), small)
+    return rows
+
+
+def deep_url(client, token, path: str) -> str:
+    """A URL for a page of API_LIMIT rows near the end of the list."""
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    first = client.get(path, {"limit": 200}, **auth).json()
+    if first.get("next"):  # cursors: walk to the end, keep the last page's link
+        url, walked = first["next"], 0
+        while walked < 2000:
+            page = client.get(url, **auth).json()
+            if not page.get("next"):
+                break
+            url, walked = page["next"], walked + 1
+        parts = urlsplit(url)
+        query = {**dict(parse_qsl(parts.query)), "limit": str(API_LIMIT)}
+        return urlunsplit(parts._replace(query=urlencode(query)))
+    count = first.get("count") or len(first.get("items", []))
+    return f"{path}?limit={API_LIMIT}&offset={max(0, count - API_LIMIT)}"
+
+
+def report(figures: dict) -> None:
+    print(f"\n{'measurement':<46}{'small':>10}{'big':>10}{'ratio':>8}{'KiB s/b':>16}")
+    for name, row in figures.get("pages", {}).items():
+        print(
+            f"{name:<46}{row['small_ms']:>8.1f}ms{row['big_ms']:>8.1f}ms{row['ratio']:>8.2f}"
+            f"{row['small_kib']:>8.0f}/{row['big_kib']:<7.0f}"
+        )
+    for name, row in figures.get("beat", {}).items():
+        print(
+            f"beat {name:<41}{'':>10}{row['ms']:>8.1f}ms   seq scans on big tables: "
+            f"{row['seq_scans']}"
+        )
+    if "drain" not in figures:
+        return
+    d = figures["drain"]
+    print(
+        f"drain {figures['drain_events']} deliveries: small {d['small']:.0f}/s, big "
+        f"{d['big']:.0f}/s, ratio {d['big'] / d['small']:.2f}; while purging "
+        f"{d['during_purge']:.0f}/s, ratio {d['during_purge'] / d['big']:.2f}"
+    )
+    p = figures["purge"]
+    print(
+        f"purge   {p['purged_events']} events in {p['purge_s']:.1f} s, {p['statements']} "
+        f"statements, longest {1000 * p['longest_s']:.0f} ms, longest touching deliveries "
+        f"{1000 * p['longest_on_deliveries_s']:.0f} ms; overlap with the drain "
+        f"{100 * p['overlap']:.0f}%"
+    )
+
+
+def main() -> None:
+    import django
+
+    url = scale_url()
+    os.environ["DATABASE_URL"] = url
+    keep = os.environ.get("BENCH_SCALE_KEEP") == "1"
+    tmp = Path(tempfile.mkdtemp(prefix="fibe-scale-"))
+    from tests.support.servers import RedisServer
+
+    redis = RedisServer(tmp)
+    os.environ["REDIS_URL"] = redis.url
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    from bench import scale_beat, scale_seed
+
+    setup_test_environment()
+    db = settings.DATABASES["default"]
+    db.setdefault("TEST", {})["NAME"] = db["NAME"]  # already "scale_…": create it as is
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    drains = scale_beat.Drains(tmp, redis, dict(os.environ))
+    figures = {"drain_events": scale_beat.DRAIN_EVENTS, "scale": scale_seed.SCALE}
+    try:
+        if "drain" in PHASES:
+            figures["drain"] = {"small": drains.drain()["rate"]}
+        shape = scale_seed.seed()
+        figures["seed_s"], figures["counts"] = shape.seconds, shape.counts
+        print(
+            f"seeded in {shape.seconds:.0f} s (BENCH_SCALE={scale_seed.SCALE}): "
+            + ", ".join(f"{k} {v}" for k, v in shape.counts.items())
+        )
+        if "drain" in PHASES:
+            figures["drain"]["big"] = drains.drain()["rate"]
+            purged = drains.drain(during=scale_beat.purge_timed)
+            figures["drain"]["during_purge"] = purged["rate"]
+            figures["purge"] = purged
+        if "beat" in PHASES:
+            figures["beat"] = scale_beat.measure_beat()
+        if "pages" in PHASES:
+            figures["pages"] = page_rows(shape)
+        if "api" in PHASES:
+            figures["pages"] = {**figures.get("pages", {}), **api_rows(shape)}
+        report(figures)
+    finally:
+        drains.stop()
+        redis.stop()
+        if not keep:
+            connection.creation.destroy_test_db(db["NAME"], verbosity=0)
+    print("BENCH-JSON " + json.dumps(figures, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -29,7 +30,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fibe_b
 os.environ["API_KEY_RATE_LIMIT_PER_MINUTE"] = "100000000"  # the bench asks thousands a minute
 os.environ["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "1"
 PHASES = os.environ.get("BENCH_SCALE_ONLY", "drain,beat,pages,api").split(",")
-REQUESTS = int(os.environ.get("BENCH_SCALE_REQUESTS", 15))
+REQUESTS = int(os.environ.get("BENCH_SCALE_REQUESTS", 20))
 # The API's pages hold as many rows on both sides (small has 10), so the ratio is the cost of
 # depth and table size, not of a longer page.
 API_LIMIT = 10
@@ -183,7 +184,7 @@ def report(figures: dict) -> None:
         f"purge   {p['purged_events']} events in {p['purge_s']:.1f} s, {p['statements']} "
         f"statements, longest {1000 * p['longest_s']:.0f} ms, longest touching deliveries "
         f"{1000 * p['longest_on_deliveries_s']:.0f} ms; overlap with the drain "
-        f"{100 * p['overlap']:.0f}%"
+        f"{100 * p.get('overlap', 0):.0f}%\n        the longest: {p['longest_sql']}"
     )
 
 
@@ -212,8 +213,9 @@ def main() -> None:
     drains = scale_beat.Drains(tmp, redis, dict(os.environ))
     figures = {"drain_events": scale_beat.DRAIN_EVENTS, "scale": scale_seed.SCALE}
     try:
-        if "drain" in PHASES:
-            figures["drain"] = {"small": drains.drain()["rate"]}
+        best = lambda runs: max(runs, key=lambda r: r["rate"])  # noqa: E731
+        if "drain" in PHASES:  # best of two each side: other work on the machine moves both
+            figures["drain"] = {"small": best([drains.drain() for _ in "ab"])["rate"]}
         shape = scale_seed.seed()
         figures["seed_s"], figures["counts"] = shape.seconds, shape.counts
         print(
@@ -221,9 +223,11 @@ def main() -> None:
             + ", ".join(f"{k} {v}" for k, v in shape.counts.items())
         )
         if "drain" in PHASES:
-            figures["drain"]["big"] = drains.drain()["rate"]
-            purged = drains.drain(during=scale_beat.purge_timed)
-            figures["drain"]["during_purge"] = purged["rate"]
+            figures["drain"]["big"] = best([drains.drain() for _ in "ab"])["rate"]
+            purge = partial(scale_beat.purge_timed, scale_seed.EXPIRED_DAY)
+            runs = [drains.drain(during=purge) for _ in "ab"]
+            purged = max(runs, key=lambda r: r.get("rate_in_purge", 0))
+            figures["drain"]["during_purge"] = purged.get("rate_in_purge", 0)
             figures["purge"] = purged
         if "beat" in PHASES:
             figures["beat"] = scale_beat.measure_beat()

@@ -52,8 +52,8 @@ class Drains:
         """Queue ``n`` deliveries to a new endpoint, start a worker, and time the receipts
         from the first to the last. ``during`` runs in a thread from the first receipt on."""
         from tests.support.factories import UserFactory
-        from tests.support.servers import Worker
-        from webhooks.models import WebhookEndpoint
+        from tests.support.servers import Worker, wait_until
+        from webhooks.models import Delivery, WebhookEndpoint
         from webhooks.publish import publish_event
 
         self.runs += 1
@@ -87,11 +87,21 @@ class Drains:
             drained_at = time.monotonic()
             if thread:
                 thread.join()
+            # The last sends are recorded after their receipt: let them commit, so that beat
+            # finds nothing lost later.
+            in_flight = Delivery.objects.filter(
+                endpoint__owner=owner, in_flight_since__isnull=False
+            )
+            wait_until(lambda: not in_flight.exists(), timeout=30)
         finally:
             worker.stop()
         self.seen += n
         times = sorted(at for _, at in got)
         result["rate"] = (n - 1) / (times[-1] - times[0])
+        if "purge_started" in result:  # the rate while the purge ran, on the receiver's clock
+            window = [t for t in times if result["purge_started"] <= t <= result["purge_ended"]]
+            if len(window) > 1:
+                result["rate_in_purge"] = (len(window) - 1) / (window[-1] - window[0])
         result["drain_s"] = times[-1] - times[0]
         result["drained_at"] = drained_at
         if "purge_started" in result:  # receipts carry the receiver's monotonic clock
@@ -100,9 +110,10 @@ class Drains:
         return result
 
 
-def purge_timed() -> dict:
-    """One run of the purge (beat's task), every statement timed on this thread's connection."""
-    from webhooks.engine.upkeep import deliveries_purge_old
+def purge_timed(events: int) -> dict:
+    """One run of the purge (beat's task) bounded to ``events`` events (one expired day),
+    every statement timed on this thread's connection."""
+    from webhooks.engine.upkeep import PURGE_BATCH, deliveries_purge_old
 
     statements: list[tuple[float, str]] = []
 
@@ -116,7 +127,7 @@ def purge_timed() -> dict:
     started = time.monotonic()
     try:
         with connection.execute_wrapper(timed):
-            events = deliveries_purge_old()
+            events = deliveries_purge_old(max_batches=-(-events // PURGE_BATCH))
     finally:
         connection.close()
     ended = time.monotonic()
@@ -128,6 +139,7 @@ def purge_timed() -> dict:
         "purge_ended": ended,
         "statements": len(statements),
         "longest_s": max((d for d, _ in statements), default=0.0),
+        "longest_sql": " ".join(max(statements, default=(0, ""))[1].split())[:120],
         "longest_on_deliveries_s": max(on_deliveries, default=0.0),
     }
 
@@ -187,7 +199,7 @@ def measure_beat(runs: int = 5) -> dict:
             plan = explain(sql)
             big_seq = [t for t in BIG_TABLES if f"Seq Scan on {t} " in plan + " "]
             seq_scans += len(big_seq)
-            print(f"  {sql[:200]}")
+            print("  " + " ".join(sql.split())[:200])
             print("    " + plan.replace("\n", "\n    "))
         figures[name] = {"ms": ms, "first_ms": first_ms, "seq_scans": seq_scans}
     return figures

@@ -27,6 +27,9 @@ def sized(n: int) -> int:
     return max(TWIN * 2, int(n * SCALE))
 
 
+EXPIRED_DAY = sized(10_000)  # events of one expired day
+
+
 @dataclass
 class Shape:
     """What the measurements need to find again."""
@@ -168,8 +171,12 @@ def _webhooks(shape: Shape, others: list[int]) -> None:
     history = [
         (shape.big.pk, [shape.big_endpoint.pk], sized(34_000), sized(100_000), month),
         (None, spread, sized(66_000), sized(200_000), month),
-        # A day past the retention: what one purge removes (~33 000 deliveries, 110 000 attempts).
-        (None, spread, sized(10_000), sized(33_000), (30 * DAY + 3600, DAY - 7200)),
+        # Two days past the retention, each what one day's purge removes (~33 000 deliveries,
+        # 110 000 attempts): the bench purges one during each of two drains.
+        *[
+            (None, spread, EXPIRED_DAY, sized(33_000), ((30 + d) * DAY + 3600, DAY - 7200))
+            for d in (0, 1)
+        ],
     ]
     for owner, endpoints, n_events, n_deliveries, window in history:
         _history(tpl, owner or others, endpoints, n_events, n_deliveries, window)

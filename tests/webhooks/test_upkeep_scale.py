@@ -75,6 +75,30 @@ def test_one_run_deletes_at_most_its_batches(user, make_endpoint, settings):
     assert not Attempt.objects.exists()
 
 
+def test_the_purge_rests_between_batches_in_proportion_to_each(
+    user, make_endpoint, settings, monkeypatch
+):
+    settings.WEBHOOKS_LOG_RETENTION = timedelta(days=30)
+    settings.WEBHOOKS_PURGE_PAUSE = 2.0
+    _history(user, make_endpoint("https://hooks.example.com/in"), 5, days_ago=31)
+
+    class Clock:  # every reading a quarter second later; sleeps are recorded, not slept
+        now, slept = 0.0, []
+
+        def monotonic(self):
+            self.now += 0.25
+            return self.now
+
+        def sleep(self, seconds):
+            self.slept.append(seconds)
+
+    clock = Clock()
+    monkeypatch.setattr(upkeep, "time", clock)
+    assert upkeep.deliveries_purge_old(batch=2) == 5
+    # Three batches, each 0.25 s by this clock: nothing before the first, twice 0.5 s after.
+    assert clock.slept == [0.0, 0.5, 0.5]
+
+
 def test_every_purge_statement_runs_on_an_index(user, make_endpoint, settings):
     settings.WEBHOOKS_LOG_RETENTION = timedelta(days=30)
     endpoint = make_endpoint("https://hooks.example.com/in")

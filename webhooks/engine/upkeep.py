@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -21,11 +23,14 @@ PURGE_MAX_BATCHES = 200
 def deliveries_purge_old(*, batch: int = PURGE_BATCH, max_batches: int = PURGE_MAX_BATCHES) -> int:
     """Delete events (with their deliveries, attempts and listen queue entries) older than
     the log retention, oldest first, ``batch`` events per transaction and at most
-    ``max_batches`` transactions a run (the next run takes the rest). Returns how many
+    ``max_batches`` transactions a run (the next run takes the rest), resting
+    WEBHOOKS_PURGE_PAUSE times as long as a batch took before the next. Returns how many
     events went."""
     cutoff = timezone.now() - settings.WEBHOOKS_LOG_RETENTION
-    total = 0
+    total, took = 0, 0.0
     for _ in range(max_batches):
+        time.sleep(settings.WEBHOOKS_PURGE_PAUSE * took)  # the last batch's time, times so many
+        started = time.monotonic()
         with transaction.atomic():
             ids = list(
                 Event.objects.filter(created_at__lt=cutoff)
@@ -45,6 +50,7 @@ def deliveries_purge_old(*, batch: int = PURGE_BATCH, max_batches: int = PURGE_M
             ):
                 qs._raw_delete(qs.db)
         total += len(ids)
+        took = time.monotonic() - started
         if len(ids) < batch:
             break
     return total

@@ -214,8 +214,8 @@ def scale_figures(out: str) -> list[Figure]:
         ),
         _figure(
             "scale",
-            "drain while purging a day / drain alone",
-            ratio(drain.get("during_purge"), drain.get("big")),
+            "drain beside a day's purge / alone (mean of 2 pairs)",
+            drain.get("purge_ratio"),
             ">= 0.8",
             lambda v: v >= 0.8,
         ),

@@ -21,7 +21,7 @@ import tempfile
 import time
 from functools import partial
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fibe_access.settings_test")
@@ -42,31 +42,38 @@ def scale_url() -> str:
     return urlunsplit(url._replace(path="/scale_" + url.path.lstrip("/")))
 
 
+class Refused(Exception):
+    """A page answered something else than 200: the row is left out, the rest goes on."""
+
+
 def timed_pair(big, small, n: int = REQUESTS) -> dict:
-    """``big`` and ``small`` return (status, body, queries); interleaved, median of ``n``."""
+    """``big`` and ``small`` return (status, body); interleaved, median time of ``n`` each."""
     big(), small()  # warm-up
-    spent = {"big": [], "small": []}
+    spent, size = {"big": [], "small": []}, {}
     for _ in range(n):
         for side, call in (("big", big), ("small", small)):
             started = time.perf_counter()
             status, body = call()
             spent[side].append(1000 * (time.perf_counter() - started))
             if status != 200:
-                raise SystemExit(f"{side} answered {status}: {body[:300]!r}")
-            size = len(body)
-            if side == "big":
-                big_bytes = size
-            else:
-                small_bytes = size
+                raise Refused(f"{side} answered {status}: {body[:200]!r}")
+            size[side] = len(body)
     b, s = statistics.median(spent["big"]), statistics.median(spent["small"])
     return {
         "big_ms": b,
         "small_ms": s,
         "ratio": b / s,
-        "big_kib": big_bytes / 1024,
-        "small_kib": small_bytes / 1024,
-        "bytes_ratio": big_bytes / small_bytes,
+        "big_kib": size["big"] / 1024,
+        "small_kib": size["small"] / 1024,
+        "bytes_ratio": size["big"] / size["small"],
     }
+
+
+def measured(rows: dict, name: str, big, small) -> None:
+    try:
+        rows[name] = timed_pair(big, small)
+    except Refused as exc:
+        print(f"{name}: left out, {exc}")
 
 
 def page_rows(shape) -> dict:
@@ -102,7 +109,10 @@ def page_rows(shape) -> dict:
             f"/profile/api-keys/{shape.small_key.pk}/?page={DEEP}",
         ),
     }
-    return {name: timed_pair(get(big, b), get(small, s)) for name, (b, s) in pairs.items()}
+    rows: dict = {}
+    for name, (b, s) in pairs.items():
+        measured(rows, name, get(big, b), get(small, s))
+    return rows
 
 
 def list_operations() -> list[dict]:
@@ -118,6 +128,8 @@ def api_rows(shape) -> dict:
     """Every list of the API: first page and a page deep in the big account's rows (following
     ``next`` when the API answers one, else by ``offset``) against small's first page."""
     from django.test import Client
+
+    from bench import scale_seed
 
     client = Client()
 
@@ -135,27 +147,36 @@ def api_rows(shape) -> dict:
         small_path = path.replace("{endpoint_id}", str(shape.small_endpoint.pk))
         small = get(shape.small_token, f"{small_path}?limit={API_LIMIT}")
         first = f"{big_path}?limit={API_LIMIT}"
-        rows[f"API {op['name']}, first page"] = timed_pair(get(shape.big_token, first), small)
-        deep = deep_url(client, shape.big_token, big_path)
-        rows[f"API {op['name']}, deep page"] = timed_pair(get(shape.big_token, deep), small)
+        measured(rows, f"API {op['name']}, first page", get(shape.big_token, first), small)
+        seeded = 20 if op["name"] == "webhooks.list" else scale_seed.sized(100_000)
+        deep = deep_url(client, shape.big_token, big_path, seeded)
+        measured(rows, f"API {op['name']}, deep page", get(shape.big_token, deep), small)
     return rows
 
 
-def deep_url(client, token, path: str) -> str:
-    """A URL for a page of API_LIMIT rows near the end of the list."""
+def deep_url(client, token, path: str, rows: int) -> str:
+    """A URL for a page of API_LIMIT rows near the end of the list (``rows`` seeded)."""
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-    first = client.get(path, {"limit": 200}, **auth).json()
+
+    def page(url, data=None) -> dict:
+        response = client.get(url, data, **auth)
+        return response.json() if response.status_code == 200 else {}
+
+    def link(value: str) -> str:  # a URL, or a bare cursor
+        return value if value.startswith(("/", "http")) else f"{path}?cursor={quote(value)}"
+
+    first = page(path, {"limit": 200})
     if first.get("next"):  # cursors: walk to the end, keep the last page's link
-        url, walked = first["next"], 0
+        url, walked = link(first["next"]), 0
         while walked < 2000:
-            page = client.get(url, **auth).json()
-            if not page.get("next"):
+            following = page(url).get("next")
+            if not following:
                 break
-            url, walked = page["next"], walked + 1
+            url, walked = link(following), walked + 1
         parts = urlsplit(url)
         query = {**dict(parse_qsl(parts.query)), "limit": str(API_LIMIT)}
         return urlunsplit(parts._replace(query=urlencode(query)))
-    count = first.get("count") or len(first.get("items", []))
+    count = first.get("count") if isinstance(first.get("count"), int) else rows
     return f"{path}?limit={API_LIMIT}&offset={max(0, count - API_LIMIT)}"
 
 
@@ -175,9 +196,11 @@ def report(figures: dict) -> None:
         return
     d = figures["drain"]
     print(
-        f"drain {figures['drain_events']} deliveries: small {d['small']:.0f}/s, big "
-        f"{d['big']:.0f}/s, ratio {d['big'] / d['small']:.2f}; while purging "
-        f"{d['during_purge']:.0f}/s, ratio {d['during_purge'] / d['big']:.2f}"
+        f"drain {figures['drain_events']} deliveries: empty tables {d['small']:.0f}/s "
+        f"({d['small_cpu_ms']:.2f} ms worker CPU each), seeded {d['big']:.0f}/s "
+        f"({d['big_cpu_ms']:.2f} ms), ratio {d['big'] / d['small']:.2f}; beside a purge / alone "
+        + " and ".join(f"{r:.2f}" for r in d["purge_ratios"])
+        + f", mean {d['purge_ratio']:.2f}"
     )
     p = figures["purge"]
     print(
@@ -213,9 +236,13 @@ def main() -> None:
     drains = scale_beat.Drains(tmp, redis, dict(os.environ))
     figures = {"drain_events": scale_beat.DRAIN_EVENTS, "scale": scale_seed.SCALE}
     try:
-        best = lambda runs: max(runs, key=lambda r: r["rate"])  # noqa: E731
+
+        def best(runs):
+            return max(runs, key=lambda r: r["rate"])
+
         if "drain" in PHASES:  # best of three each side: other work on the machine moves both
-            figures["drain"] = {"small": best([drains.drain() for _ in "abc"])["rate"]}
+            small = best([drains.drain() for _ in "abc"])
+            figures["drain"] = {"small": small["rate"], "small_cpu_ms": small["cpu_ms"]}
         shape = scale_seed.seed()
         figures["seed_s"], figures["counts"] = shape.seconds, shape.counts
         print(
@@ -223,12 +250,16 @@ def main() -> None:
             + ", ".join(f"{k} {v}" for k, v in shape.counts.items())
         )
         if "drain" in PHASES:
-            figures["drain"]["big"] = best([drains.drain() for _ in "abc"])["rate"]
+            big = best([drains.drain() for _ in "abc"])
+            figures["drain"].update(big=big["rate"], big_cpu_ms=big["cpu_ms"])
+            # One expired day purged beside each of two drains, each right after a drain
+            # alone: the figure is the mean of the two pairs' ratios.
             purge = partial(scale_beat.purge_timed, scale_seed.EXPIRED_DAY)
-            runs = [drains.drain(during=purge) for _ in "ab"]
-            purged = max(runs, key=lambda r: r.get("rate_in_purge", 0))
-            figures["drain"]["during_purge"] = purged.get("rate_in_purge", 0)
-            figures["purge"] = purged
+            pairs = [(drains.drain(), drains.drain(during=purge)) for _ in "ab"]
+            ratios = [w.get("rate_in_purge", 0) / alone["rate"] for alone, w in pairs]
+            figures["drain"]["purge_ratios"] = ratios
+            figures["drain"]["purge_ratio"] = statistics.mean(ratios)
+            figures["purge"] = max((w for _, w in pairs), key=lambda r: r["longest_s"])
         if "beat" in PHASES:
             figures["beat"] = scale_beat.measure_beat()
         if "pages" in PHASES:

@@ -48,28 +48,27 @@ class Drains:
         self.receiver.terminate()
         self.receiver.wait(10)
 
-    def drain(self, n: int = DRAIN_EVENTS, during=None) -> dict:
+    def drain(self, n: int = DRAIN_EVENTS, during=None, database_url: str = "") -> dict:
         """Queue ``n`` deliveries to a new endpoint, start a worker, and time the receipts
-        from the first to the last. ``during`` runs in a thread from the first receipt on."""
-        from tests.support.factories import UserFactory
+        from the first to the last. ``during`` runs in a thread from the first receipt on.
+        ``database_url``: another database (the empty twin), published to by a subprocess."""
         from tests.support.servers import Worker, wait_until
-        from webhooks.models import Delivery, WebhookEndpoint
-        from webhooks.publish import publish_event
+        from webhooks.models import Delivery
 
         self.runs += 1
-        owner = UserFactory(email=f"drain{self.runs}@scale.example")
-        WebhookEndpoint.objects.create(
-            owner=owner, url=self.url, events=["playground.created"], secret=delivery.SECRET
-        )
-        for seq in range(n):
-            with transaction.atomic():
-                publish_event(
-                    owner=owner,
-                    event="playground.created",
-                    data={"id": seq, "name": "drain", "status": "running"},
-                )
+        env = {**self.env, "DATABASE_URL": database_url} if database_url else self.env
+        email = f"drain{self.runs}@scale.example"
+        if database_url:
+            subprocess.run(
+                [sys.executable, "-c", PUBLISH, email, self.url, str(n)],
+                env={**env, "PYTHONPATH": str(REPO)},
+                cwd=REPO,
+                check=True,
+            )
+        else:
+            publish(email, self.url, n)
         worker = Worker(
-            env={**self.env, "DATABASE_CONN_MAX_AGE": "600"},
+            env={**env, "DATABASE_CONN_MAX_AGE": "600"},
             log=self.tmp / f"worker{self.runs}.log",
             name=f"scale{self.runs}",
             concurrency=2,
@@ -92,10 +91,13 @@ class Drains:
                 thread.join()
             # The last sends are recorded after their receipt: let them commit, so that beat
             # finds nothing lost later.
-            in_flight = Delivery.objects.filter(
-                endpoint__owner=owner, in_flight_since__isnull=False
-            )
-            wait_until(lambda: not in_flight.exists(), timeout=30)
+            if database_url:
+                time.sleep(1)
+            else:
+                in_flight = Delivery.objects.filter(
+                    endpoint__owner__email=email, in_flight_since__isnull=False
+                )
+                wait_until(lambda: not in_flight.exists(), timeout=30)
         finally:
             worker.stop()
         self.seen += n
@@ -111,6 +113,34 @@ class Drains:
             both = min(result["purge_ended"], times[-1]) - max(result["purge_started"], times[0])
             result["overlap"] = max(0.0, both) / (times[-1] - times[0])
         return result
+
+
+def publish(email: str, url: str, n: int) -> None:
+    """A new account with one endpoint at ``url``, and ``n`` events published to it."""
+    from tests.support.factories import UserFactory
+    from webhooks.models import WebhookEndpoint
+    from webhooks.publish import publish_event
+
+    owner = UserFactory(email=email)
+    WebhookEndpoint.objects.create(
+        owner=owner, url=url, events=["playground.created"], secret=delivery.SECRET
+    )
+    for seq in range(n):
+        with transaction.atomic():
+            publish_event(
+                owner=owner,
+                event="playground.created",
+                data={"id": seq, "name": "drain", "status": "running"},
+            )
+
+
+REPO = Path(__file__).resolve().parent.parent
+PUBLISH = """
+import sys, django
+django.setup()
+from bench.scale_beat import publish
+publish(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+"""
 
 
 def purge_timed(events: int) -> dict:

@@ -198,7 +198,8 @@ def scale_figures(out: str) -> list[Figure]:
     def worst(suffix):
         rows = {k: v for k, v in pages.items() if k.startswith("API ") and k.endswith(suffix)}
         name = max(rows, key=lambda k: rows[k]["ratio"], default=None)
-        label = f"API lists, {suffix}, worst" + (f" ({name.split()[1]})" if name else "")
+        op = name.split()[1].rstrip(",") if name else ""
+        label = f"API lists, {suffix}, worst" + (f" ({op})" if op else "")
         return _figure(
             "scale", label, rows[name]["ratio"] if name else None, "<= 1.5", lambda v: v <= 1.5
         )

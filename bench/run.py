@@ -1,7 +1,7 @@
 """``make bench``: run every benchmark, each in its own process, and print one table of the
 figures that have targets (ratios against a baseline measured in the same run, query counts).
 
-    .venv/bin/python bench/run.py [auth] [delivery] [pages] [peers] [listen]
+    .venv/bin/python bench/run.py [auth] [delivery] [pages] [peers] [listen] [scale]
 
 Each benchmark's own output is shown as it runs; bench/README.md says what each number means.
 Benchmarks run against a database named ``fibe_bench`` on the server of DATABASE_URL (their
@@ -199,12 +199,88 @@ def listen_figures(out: str) -> list[Figure]:
     ]
 
 
+def scale_figures(out: str) -> list[Figure]:
+    line = next((x for x in out.splitlines() if x.startswith("BENCH-JSON ")), None)
+    got = json.loads(line.removeprefix("BENCH-JSON ")) if line else {}
+    pages, beat = got.get("pages", {}), got.get("beat", {})
+    drain, purge = got.get("drain", {}), got.get("purge", {})
+
+    def ratio(a, b):
+        return a / b if a and b else None
+
+    def page(name, key="ratio", target=1.5, label=None):
+        row = pages.get(name, {})
+        return _figure(
+            "scale",
+            label or f"{name}: big / small",
+            row.get(key),
+            f"<= {target}",
+            lambda v: v <= target,
+        )
+
+    def worst(suffix):
+        rows = {k: v for k, v in pages.items() if k.startswith("API ") and k.endswith(suffix)}
+        name = max(rows, key=lambda k: rows[k]["ratio"], default=None)
+        op = name.split()[1].rstrip(",") if name else ""
+        label = f"API lists, {suffix}, worst" + (f" ({op})" if op else "")
+        return _figure(
+            "scale", label, rows[name]["ratio"] if name else None, "<= 1.5", lambda v: v <= 1.5
+        )
+
+    return [
+        _figure("scale", "seed time, s (a year of history)", got.get("seed_s"), "(shown)"),
+        _figure(
+            "scale",
+            "drain of 2000: big tables / empty tables",
+            ratio(drain.get("big"), drain.get("small")),
+            ">= 0.9",
+            lambda v: v >= 0.9,
+        ),
+        _figure(
+            "scale",
+            "drain beside a day's purge / alone (mean of 2 pairs)",
+            drain.get("purge_ratio"),
+            ">= 0.8",
+            lambda v: v >= 0.8,
+        ),
+        _figure(
+            "scale",
+            "longest purge statement on deliveries (ms)",
+            1000 * purge["longest_on_deliveries_s"] if purge else None,
+            "<= 1000",
+            lambda v: v <= 1000,
+        ),
+        *[
+            _figure("scale", f"beat {name}: ms a run", row["ms"], "<= 100", lambda v: v <= 100)
+            for name, row in beat.items()
+        ],
+        _figure(
+            "scale",
+            "beat statements scanning a big table without index",
+            sum(row["seq_scans"] for row in beat.values()) if beat else None,
+            "0",
+            lambda v: v == 0,
+        ),
+        page("delivery log, first page"),
+        page("delivery log, deep page"),
+        page("Profile → API Keys"),
+        page("Profile → API Keys", "bytes_ratio", 2, "Profile → API Keys: bytes big / small"),
+        page("security log, first page"),
+        page("security log, deep page"),
+        page("key activity, first page"),
+        page("key activity, deep page"),
+        worst("first page"),
+        worst("deep page"),
+    ]
+
+
 BENCHES = {
     "auth": auth_figures,
     "delivery": delivery_figures,
     "pages": pages_figures,
     "peers": peers_figures,
     "listen": listen_figures,
+    "scale": scale_figures,
 }
 
 

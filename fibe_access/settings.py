@@ -302,6 +302,10 @@ API_KEY_CHANNEL_TRUST_SECONDS = env.float("API_KEY_CHANNEL_TRUST_SECONDS", defau
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOKS_DISABLE_AFTER = duration("WEBHOOKS_DISABLE_AFTER_SECONDS", 5 * 86400)
 WEBHOOKS_LOG_RETENTION = duration("WEBHOOKS_LOG_RETENTION_SECONDS", 30 * 86400)
+# Beat's purge of expired logs rests this many times as long as each batch took before the
+# next, so a large backlog (a first run, a beat stopped for a day) leaves the database's CPU
+# to the deliveries being sent meanwhile (bench/scale.py: the drain beside it).
+WEBHOOKS_PURGE_PAUSE = env.float("WEBHOOKS_PURGE_PAUSE", default=2.0)
 WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", default=5.0)
 WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT_SECONDS", default=15.0)
 # One attempt, from connect to the last byte read, is cut after this many seconds (a receiver

@@ -39,6 +39,12 @@ class WebhookEndpoint(models.Model):
             models.Index(fields=["owner", "is_active"]),
             # the API's list, newest first, paged by keyset (issue 27)
             models.Index(fields=["owner", "-created_at", "-id"], name="endpoint_owner_created"),
+            # Beat's endpoints_disable_failing: the few active endpoints that keep failing.
+            models.Index(
+                fields=["failing_since"],
+                name="webhooks_endpoint_failing",
+                condition=models.Q(is_active=True, failing_since__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

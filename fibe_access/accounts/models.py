@@ -164,7 +164,15 @@ class SecurityEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "-created_at"])]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            # An account's failed sign-ins: their aggregation and their cap in the trim.
+            models.Index(
+                fields=["user", "-created_at"],
+                name="securityevent_user_failures",
+                condition=models.Q(kind__in=["sign_in_failed", "sign_in_refused"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.user_id})"

@@ -54,13 +54,24 @@ class EndpointOut(Schema):
 
 
 # https to a public host; http and loopback too where the server allows private targets (a
-# development setting)
-WEB_URL = (
-    url_pattern("https?", hosts=("localhost", "127.0.0.1"))
-    if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS
-    else url_pattern("https")
+# development setting). The pattern says what is syntactic; the description what DNS decides.
+if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS:
+    WEB_URL = url_pattern("https?", hosts=("localhost", "127.0.0.1"))
+    _WHERE = (
+        "HTTPS or HTTP to a host name, localhost or 127.0.0.1 (this server allows loopback "
+        "targets), no other address literal, no credentials. A host that resolves to a private, "
+        "link-local, reserved or cloud-metadata address"
+    )
+else:
+    WEB_URL = url_pattern("https")
+    _WHERE = (
+        "HTTPS to a host name (no address literal, no credentials). A host that resolves to a "
+        "private, loopback, link-local, reserved or cloud-metadata address"
+    )
+URL_HELP = (
+    f"{_WHERE} is refused: 422 naming `url`. A host that does not resolve yet is accepted; "
+    "its deliveries fail (logged, retried) until it resolves to an address that is allowed."
 )
-URL_HELP = "Its host must resolve to a public address, or the answer is 422 naming `url`."
 
 
 def _optional(schema: dict) -> None:

@@ -11,13 +11,13 @@ from typing import Any, Literal
 
 from django.conf import settings
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from fibe_access.api.bodies import NO_NUL, In
 from fibe_access.api.errors import Conflict, ScopeDenied, found
 from fibe_access.api.operations import Restriction, operation
 
-from . import listen, services
+from . import listen, samples, services
 from .events import EVENT_NAMES, EVENTS
 from .subjects import carrying
 
@@ -83,9 +83,15 @@ class PollOut(Schema):
 
 
 class TriggerIn(In):
+    # which names `set` takes depends on the event: said per kind of event (samples.py)
+    model_config = ConfigDict(json_schema_extra={"anyOf": samples.set_schemas()})
+
     event: EventName
     set: dict[str, str] = Field(
-        default_factory=dict, max_length=20, description='e.g. {"data.status": "error"}'
+        default_factory=dict,
+        max_length=20,
+        description='Fields of the event\'s data, e.g. {"data.status": "error"}: each named '
+        "`field` or `data.field`, its text `null` or of the field's type (digits for an integer).",
     )
 
 
@@ -178,7 +184,7 @@ def _session(caller, session_id: int):
     "seconds. Send back the answer's `cursor`: events up to it are then forgotten; resending "
     "an old cursor answers the same events again (same ids), so none is lost or repeated. "
     "Only the key that opened the session can poll it.",
-    conflict="A cursor this session never handed out (ahead of its events) answers 409.",
+    conflict="A cursor this session never handed out (ahead of its events) answers 409 `conflict`.",
 )
 def session_poll(caller, *, session_id, query):
     session = _session(caller, session_id)
@@ -216,7 +222,7 @@ def session_close(caller, *, session_id):
     "is skipped and listed in `limited`.",
 )
 def trigger(caller, *, body):
-    data = services.sample_with(body.event, body.set)
+    data = samples.sample_with(body.event, body.set)
     return services.event_trigger(
         actor=caller.actor,
         owner=caller.owner,

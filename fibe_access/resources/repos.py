@@ -18,6 +18,13 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_REPO_BYTES = 10 * 1024 * 1024
 MAX_REPO_FILES = 1000
 MAX_PATH = 255
+# ``check_path``'s rule as a pattern (JSON Schema and Python read it alike): '/'-separated
+# segments, none empty, '.' or '..', no control character or backslash. With 1 to MAX_PATH
+# characters it is exact; tests/api/test_repos.py checks both agree.
+_CHAR = r"[^\x00-\x1f\x7f\\/]"
+_FIRST = r"(?:[^.\x00-\x1f\x7f\\/]|\.[^.\x00-\x1f\x7f\\/]|\.\." + _CHAR + ")"
+_SEGMENT = f"{_FIRST}{_CHAR}*"
+PATH_PATTERN = f"^{_SEGMENT}(?:/{_SEGMENT})*$"
 
 
 def check_path(path: str) -> str | None:

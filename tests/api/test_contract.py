@@ -80,6 +80,48 @@ def test_rules_the_model_enforces_are_in_the_schema(schema):
     assert events["minItems"] == 1 and "enum" in events["items"]
 
 
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        ({"steps": [{"run": "echo \x00"}]}, "A string holds a NUL character (at steps[0].run)."),
+        ({"env": {"A\x00": "1"}}, "A key holds a NUL character (in env)."),
+        ({"deep": [[[["\x00"]]]]}, "A string holds a NUL character (at deep[0][0][0][0])."),
+    ],
+)
+def test_a_nul_nested_anywhere_in_a_config_is_a_422_and_the_schema_says_so(
+    config, problem, schema, spec_client
+):
+    # given the schema: config is one recursive JSON value whose strings and keys hold no NUL
+    parts = schema["components"]["schemas"]
+    value = parts["PlayspecIn"]["properties"]["config"]
+    ref = {"$ref": "#/components/schemas/JsonValue"}
+    assert value["patternProperties"] == {"^[^\\x00]*$": ref}
+    assert value["additionalProperties"] is False
+    kinds = parts["JsonValue"]["anyOf"]
+    assert {"pattern": "^[^\\x00]*$", "type": "string"} in kinds
+    assert {"items": ref, "type": "array"} in kinds
+    # and the MCP tool's input schema says the same, with its own $defs
+    tool = tools.input_schema(REGISTRY["playspecs.create"])
+    assert tool["properties"]["config"]["patternProperties"] == {
+        "^[^\\x00]*$": {"$ref": "#/$defs/JsonValue"}
+    }
+    assert tool["$defs"]["JsonValue"]["anyOf"][2] == {"pattern": "^[^\\x00]*$", "type": "string"}
+    # when a NUL hides deep in a config, then the create and the update are a 422 naming config
+    spec, client = spec_client
+    for send, url in (
+        (client.post, "/api/v1/playspecs"),
+        (client.patch, f"/api/v1/playspecs/{spec.pk}"),
+    ):
+        answer = send(url, {"name": "n", "config": config}, "application/json")
+        assert answer.status_code == 422, answer.content
+        assert answer.json()["errors"] == [{"field": "config", "message": problem}]
+    assert Playspec.objects.count() == 1
+    # while any JSON without one is stored as sent
+    config = {"a": [1, 2.5, None, True, {"b": "ü"}], "": {}}
+    answer = client.patch(f"/api/v1/playspecs/{spec.pk}", {"config": config}, "application/json")
+    assert answer.status_code == 200 and answer.json()["config"] == config
+
+
 def test_state_conflicts_are_a_409_documented_per_operation(schema, user, spec_client):
     _, client = spec_client
     running = resource_make(Playground, user, status=Playground.Status.RUNNING)

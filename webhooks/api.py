@@ -16,9 +16,9 @@ from typing import Literal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from ninja import Schema
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from fibe_access.api.bodies import NO_NUL, In, url_pattern
+from fibe_access.api.bodies import NO_NUL, Flag, In, QueryFlag, Timestamp, url_pattern
 from fibe_access.api.errors import Conflict, RateLimited, ScopeDenied, found
 from fibe_access.api.operations import Restriction, operation
 from fibe_access.api.pagination import PageIn, page_of, paginate
@@ -105,7 +105,7 @@ class EndpointPatch(In):
         json_schema_extra=lambda s: _optional(s) or s.update(writeOnly=True),
     )
     description: str = Field(None, max_length=255, pattern=NO_NUL, json_schema_extra=_optional)
-    is_active: bool = Field(None, json_schema_extra=_optional)
+    is_active: Flag = Field(None, json_schema_extra=_optional)
 
 
 EndpointPage = page_of(EndpointOut, "EndpointPage")
@@ -160,11 +160,11 @@ DeliveryPage = page_of(DeliveryOut, "DeliveryPage")
 class DeliveryFilter(PageIn):
     event: EventName | None = None
     status: Delivery.Status | None = None
-    is_test: bool | None = None
+    is_test: QueryFlag | None = None
 
 
 class RecoverIn(In):
-    since: AwareDatetime
+    since: Timestamp
 
 
 class RecoverOut(Schema):

@@ -54,13 +54,13 @@ def set_schemas() -> list[dict]:
 def sample_with(event: str, changes: dict[str, str]) -> dict:
     """The catalogue's sample ``data`` of ``event`` with ``changes`` ({"status": "error"}, from
     ``--set data.status=error``) applied: only fields the sample has, each kept of its type."""
-    data = dict(BY_NAME[event].sample)
-    names = fields_of(event)
+    sample = BY_NAME[event].sample
+    data, names = dict(sample), fields_of(event)
     for name, text in changes.items():
         field = name.removeprefix("data.")
         if name not in names:
             raise ValidationError({"set": f"{event} has no field {field[:80]!r} in data."})
-        kind = type(data[field])
+        kind = type(sample[field])  # the sample's type (a change before may have set null)
         if not re.fullmatch(names[name], text):
             raise ValidationError({"set": f"data.{field} must be {kind.__name__} (or null)."})
         data[field] = None if text == NULL else kind(text)

@@ -18,7 +18,8 @@ from django.core.exceptions import RequestDataTooBig
 from ninja import Schema
 from ninja.errors import ValidationError
 from ninja.parser import Parser
-from pydantic import ConfigDict, StringConstraints
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, StrictBool, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from .errors import ApiError
 
@@ -41,6 +42,36 @@ def url_pattern(schemes: str = "https?", hosts: tuple[str, ...] = ()) -> str:
 
 
 URL = url_pattern()
+
+# JSON's own types, read as the schema says them: a boolean is true or false (not "yes", 1 or
+# "1"), a time is an RFC 3339 date-time string with its offset (not a number of seconds, not
+# "2024-01-15" alone). pydantic's lax mode would read all of these; a schema-violating value
+# accepted is a contract broken.
+Flag = StrictBool
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc3339(value: Any) -> Any:
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise PydanticCustomError(
+            "datetime_format", "Give an RFC 3339 date-time, e.g. 2030-01-15T10:30:00Z."
+        )
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+
+
+def _true_or_false(value: Any) -> Any:
+    if value not in ("true", "false", True, False):
+        raise PydanticCustomError("bool_type", "Give true or false.")
+    return value in ("true", True)
+
+
+# a boolean query parameter: ?is_test=true or false, as the schema serialises one
+QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
 
 
 class In(Schema):

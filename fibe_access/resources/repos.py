@@ -14,7 +14,7 @@ from .models import RepoCommit, RepoFile, Repository, ResourceChange
 from .services import _audit
 
 MAX_FILES_PER_PUSH = 100
-MAX_FILE_BYTES = 256 * 1024
+MAX_FILE_CHARS = 256 * 1024  # characters, as the schema counts (maxLength), not bytes
 MAX_REPO_BYTES = 10 * 1024 * 1024
 MAX_REPO_FILES = 1000
 MAX_PATH = 255
@@ -51,9 +51,9 @@ def _check_files(files: dict[str, str | None]) -> None:
         if content is not None:
             if "\x00" in content:
                 raise ValidationError({"files": f"{path!r}: null characters are not allowed."})
-            if len(content.encode()) > MAX_FILE_BYTES:
+            if len(content) > MAX_FILE_CHARS:
                 raise ValidationError(
-                    {"files": f"{path!r}: a file holds at most {MAX_FILE_BYTES // 1024} KiB."}
+                    {"files": f"{path!r}: a file holds at most {MAX_FILE_CHARS} characters."}
                 )
 
 

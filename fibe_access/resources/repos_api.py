@@ -18,7 +18,7 @@ from fibe_access.api.pagination import PageIn, page_of, paginate
 from . import repos, selectors
 from .models import Repository
 
-Content = Annotated[str, StringConstraints(max_length=repos.MAX_FILE_BYTES, pattern=NO_NUL)]
+Content = Annotated[str, StringConstraints(max_length=repos.MAX_FILE_CHARS, pattern=NO_NUL)]
 PATH_HELP = (
     f"A path has 1 to {repos.MAX_PATH} characters: relative, '/'-separated, without empty, '.' "
     "or '..' parts, control characters or backslashes."
@@ -59,7 +59,7 @@ class PushIn(In):
         min_length=1,
         max_length=repos.MAX_FILES_PER_PUSH,
         description="path → content; null removes the path. A file holds at most "
-        f"{repos.MAX_FILE_BYTES // 1024} KiB of UTF-8; a repository at most "
+        f"{repos.MAX_FILE_CHARS} characters; a repository at most "
         f"{repos.MAX_REPO_FILES} files and {repos.MAX_REPO_BYTES // (1024 * 1024)} MiB. "
         + PATH_HELP,
         json_schema_extra=_path_names,

@@ -16,9 +16,9 @@ from django.core.validators import RegexValidator
 from django.db import models
 from ninja import Schema
 from ninja.orm import create_schema
-from pydantic import AwareDatetime, Field, StringConstraints, create_model
+from pydantic import Field, StringConstraints, create_model
 
-from fibe_access.api.bodies import NO_NUL, URL, In
+from fibe_access.api.bodies import NO_NUL, URL, In, Timestamp
 from fibe_access.api.pagination import page_of
 from fibe_access.jsonvalues import JsonObject
 
@@ -101,7 +101,7 @@ def _type(field: models.Field) -> tuple[Any, dict[str, Any]]:
     if isinstance(field, models.JSONField):  # an object the column can store
         return JsonObject, {}
     if isinstance(field, models.DateTimeField):
-        return AwareDatetime, {}
+        return Timestamp, {}
     if not isinstance(field, models.CharField | models.TextField):
         raise TypeError(f"{field}: no API schema for {type(field).__name__} yet")
     pattern = NO_NUL

@@ -4,6 +4,7 @@ deleted record is gone, creates link to what takes their ID, and the MCP tools c
 constraints."""
 
 import pytest
+from django.test import Client
 
 from fibe_access.api.operations import REGISTRY
 from fibe_access.mcp import tools
@@ -185,3 +186,37 @@ def _entry(schema, op):
 
 def _responses(schema, op):
     return {int(status) for status in _entry(schema, op)["responses"]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("patch", "/webhooks/{hook}", {"is_active": "true"}, "is_active"),
+        ("patch", "/webhooks/{hook}", {"is_active": 1}, "is_active"),
+        ("post", "/webhooks/{hook}/recover", {"since": 1700000000}, "since"),
+        ("post", "/webhooks/{hook}/recover", {"since": "1700000000"}, "since"),
+        ("post", "/webhooks/{hook}/recover", {"since": "2030-01-15"}, "since"),
+        ("post", "/playspecs/{spec}/launch", {"expires_at": "2030-01-15 10:30:00"}, "expires_at"),
+        ("get", "/webhooks/{hook}/deliveries?is_test=yes", None, "is_test"),
+        ("get", "/webhooks/{hook}/deliveries?is_test=1", None, "is_test"),
+    ],
+)
+def test_a_value_of_another_json_type_than_the_schema_says_is_refused(
+    method, path, body, field, user, spec_client, make_endpoint
+):
+    # given a boolean, a date-time (RFC 3339, with its offset) or a boolean query parameter
+    spec, _ = spec_client
+    hook = make_endpoint("https://example.com/hook")
+    _, token = api_key_make(user, "webhooks:manage", "launch:write")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    url = "/api/v1" + path.format(hook=hook.pk, spec=spec.pk)
+    # when it is sent as another type (pydantic's lax mode would read each of these)
+    send = getattr(client, method)
+    answer = send(url, body, "application/json") if body is not None else send(url)
+    # then it is a 422 naming it, and nothing changed
+    assert answer.status_code == 422, answer.content
+    assert answer.json()["errors"][0]["field"] == field
+    hook.refresh_from_db()
+    assert hook.is_active and not Playground.objects.exists()
+    # while the schema's own spelling is read
+    assert client.get(f"/api/v1/webhooks/{hook.pk}/deliveries?is_test=false").status_code == 200

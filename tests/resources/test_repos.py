@@ -59,7 +59,7 @@ def test_push_is_one_commit_and_files_read_back(user, repo, api_client):
         {"a//b": "x"},
         {"a\\b": "x"},
         {"a\x01b": "x"},
-        {"big": "x" * (repos.MAX_FILE_BYTES + 1)},
+        {"big": "x" * (repos.MAX_FILE_CHARS + 1)},
         {"nul": "a\x00b"},
         {f"f{i}": "x" for i in range(repos.MAX_FILES_PER_PUSH + 1)},
         {},

@@ -12,6 +12,7 @@ CASES = [
     ("playground.error", {"status": "error", "data.playspec_id": "null"}, True),
     ("api_key.expiring", {"data.expires_in_days": "-3", "label": "CI"}, True),
     ("playground.created", {"id": "123456789012345678"}, True),
+    ("api_key.expiring", {"id": "null", "data.id": "30"}, True),  # both names of one field
     # a field another kind of event has, or none has
     ("playroom.created", {"label": "x"}, False),
     ("api_key.expired", {"expires_in_days": "3"}, False),

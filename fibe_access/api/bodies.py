@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from django.core.exceptions import RequestDataTooBig
 from ninja import Schema
 from ninja.errors import ValidationError
 from ninja.parser import Parser
-from pydantic import AwareDatetime, BeforeValidator, ConfigDict, StrictBool, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError
 
 from .errors import ApiError
@@ -61,7 +69,17 @@ def _rfc3339(value: Any) -> Any:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+def _utc(value: datetime) -> datetime:
+    """In UTC, as PostgreSQL compares it (it refuses an offset past 15:59, which RFC 3339 and
+    Python allow); a time at the very edge of year 1 or 9999 stays at that edge."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if value.year == 1 else datetime.max  # noqa: DTZ901 - made UTC
+        return edge.replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
 
 
 def _true_or_false(value: Any) -> Any:

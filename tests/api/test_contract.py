@@ -220,3 +220,16 @@ def test_a_value_of_another_json_type_than_the_schema_says_is_refused(
     assert hook.is_active and not Playground.objects.exists()
     # while the schema's own spelling is read
     assert client.get(f"/api/v1/webhooks/{hook.pk}/deliveries?is_test=false").status_code == 200
+
+
+@pytest.mark.parametrize("since", ["3129-04-07T09:39:48+23:22", "0001-01-01T00:00:00+01:00"])
+def test_a_time_with_any_rfc3339_offset_is_read(since, user, make_endpoint):
+    # given an offset PostgreSQL refuses (past 15:59) or a moment before year 1 in UTC
+    hook = make_endpoint("https://example.com/hook")
+    _, token = api_key_make(user, "webhooks:manage")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    # when it is sent, then it is read (in UTC), not a 500
+    answer = client.post(
+        f"/api/v1/webhooks/{hook.pk}/recover", {"since": since}, "application/json"
+    )
+    assert answer.status_code == 202, answer.content

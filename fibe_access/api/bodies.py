@@ -1,4 +1,6 @@
-"""Bounds on what a request may send: at most ``MAX_BYTES`` of JSON, nested at most
+"""Bounds on what a request may send: strings and keys of at most ``MAX_BYTES`` characters in
+all, written in at most ``MAX_TEXT_BYTES`` of JSON text (an escape spells one character in up
+to 12 bytes: a file of the most characters a schema allows fits, whatever it holds), nested at most
 ``MAX_DEPTH`` levels, holding at most ``MAX_VALUES`` values, with no key given twice. Anything
 else is a 400 (413 when too large) with the API's ``{"code", "message"}``, before any schema,
 service or database sees it, so no input can reach a recursion limit.
@@ -100,6 +102,7 @@ class In(Schema):
 
 
 MAX_BYTES = 1024 * 1024
+MAX_TEXT_BYTES = 4 * MAX_BYTES  # settings.DATA_UPLOAD_MAX_MEMORY_SIZE is at least this
 MAX_DEPTH = 32
 MAX_VALUES = 10_000
 MAX_DIGITS = 4300  # Python's own limit on converting text to int
@@ -115,7 +118,10 @@ class TooLarge(ApiError):  # noqa: N818
     code = "too_large"
 
 
-TOO_LARGE = f"The body is larger than {MAX_BYTES // 1024} KiB."
+TOO_LARGE = (
+    f"The body is larger than {MAX_TEXT_BYTES // MAX_BYTES} MiB, or its strings and keys hold "
+    f"more than {MAX_BYTES // 1024} Ki characters in all."
+)
 TOO_DEEP = "The JSON {what} is nested deeper than {depth} levels."
 TOO_LONG = "The JSON {what} holds a number of more than {digits} digits."
 _TOO_MANY_DIGITS = 10**MAX_DIGITS
@@ -153,7 +159,7 @@ def read(request, parser: Parser, *, empty: Any = None) -> Any:
         raise TooLarge(TOO_LARGE) from None
     if not raw:
         return empty
-    if len(raw) > MAX_BYTES:
+    if len(raw) > MAX_TEXT_BYTES:
         raise TooLarge(TOO_LARGE)
     try:
         value = parser.parse_body(request)

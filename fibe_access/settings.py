@@ -291,6 +291,8 @@ CELERY_BEAT_SCHEDULE = {
 STEP_UP_WINDOW = duration("STEP_UP_WINDOW_SECONDS", 600)
 PLAYGROUND_EXPIRY_NOTICE = duration("PLAYGROUND_EXPIRY_NOTICE_SECONDS", 3600)
 API_KEY_RATE_LIMIT_PER_MINUTE = env.int("API_KEY_RATE_LIMIT_PER_MINUTE", default=600)
+# the API reads JSON text up to 4 MiB (fibe_access/api/bodies.py: MAX_TEXT_BYTES)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 # How long a process may reuse a key it read, while Redis says the key has not changed (key
 # services signal every change through Redis, so every process sharing REDIS_URL refuses a
 # revoked key from its commit on). 0 reads the key from the database on every request.

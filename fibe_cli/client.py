@@ -52,7 +52,7 @@ class Api:
             response = self.session.request(
                 method,
                 url,
-                params={k: v for k, v in (params or {}).items() if v is not None},
+                params={k: _query_value(v) for k, v in (params or {}).items() if v is not None},
                 json=body,
                 timeout=TIMEOUT,
                 allow_redirects=False,
@@ -131,3 +131,8 @@ def _reason(exc: requests.RequestException) -> str:
     if found:
         return found[-1].strip()
     return type(exc).__name__
+
+
+def _query_value(value: Any) -> Any:
+    """A boolean as OpenAPI writes one in a query (true/false; requests would send True)."""
+    return str(value).lower() if isinstance(value, bool) else value

@@ -16,9 +16,9 @@ from typing import Literal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from ninja import Schema
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from fibe_access.api.bodies import NO_NUL, In, url_pattern
+from fibe_access.api.bodies import NO_NUL, Flag, In, QueryFlag, Timestamp, url_pattern
 from fibe_access.api.errors import Conflict, RateLimited, ScopeDenied, found
 from fibe_access.api.operations import Restriction, operation
 from fibe_access.api.pagination import PageIn, page_of, paginate
@@ -54,13 +54,24 @@ class EndpointOut(Schema):
 
 
 # https to a public host; http and loopback too where the server allows private targets (a
-# development setting)
-WEB_URL = (
-    url_pattern("https?", hosts=("localhost", "127.0.0.1"))
-    if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS
-    else url_pattern("https")
+# development setting). The pattern says what is syntactic; the description what DNS decides.
+if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS:
+    WEB_URL = url_pattern("https?", hosts=("localhost", "127.0.0.1"))
+    _WHERE = (
+        "HTTPS or HTTP to a host name, localhost or 127.0.0.1 (this server allows loopback "
+        "targets), no other address literal, no credentials. A host that resolves to a private, "
+        "link-local, reserved or cloud-metadata address"
+    )
+else:
+    WEB_URL = url_pattern("https")
+    _WHERE = (
+        "HTTPS to a host name (no address literal, no credentials). A host that resolves to a "
+        "private, loopback, link-local, reserved or cloud-metadata address"
+    )
+URL_HELP = (
+    f"{_WHERE} is refused: 422 naming `url`. A host that does not resolve yet is accepted; "
+    "its deliveries fail (logged, retried) until it resolves to an address that is allowed."
 )
-URL_HELP = "Its host must resolve to a public address, or the answer is 422 naming `url`."
 
 
 def _optional(schema: dict) -> None:
@@ -94,7 +105,7 @@ class EndpointPatch(In):
         json_schema_extra=lambda s: _optional(s) or s.update(writeOnly=True),
     )
     description: str = Field(None, max_length=255, pattern=NO_NUL, json_schema_extra=_optional)
-    is_active: bool = Field(None, json_schema_extra=_optional)
+    is_active: Flag = Field(None, json_schema_extra=_optional)
 
 
 EndpointPage = page_of(EndpointOut, "EndpointPage")
@@ -149,11 +160,11 @@ DeliveryPage = page_of(DeliveryOut, "DeliveryPage")
 class DeliveryFilter(PageIn):
     event: EventName | None = None
     status: Delivery.Status | None = None
-    is_test: bool | None = None
+    is_test: QueryFlag | None = None
 
 
 class RecoverIn(In):
-    since: AwareDatetime
+    since: Timestamp
 
 
 class RecoverOut(Schema):

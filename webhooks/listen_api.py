@@ -12,13 +12,13 @@ from uuid import UUID
 
 from django.conf import settings
 from ninja import Schema
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from fibe_access.api.bodies import NO_NUL, In
 from fibe_access.api.errors import Conflict, NotFound, ScopeDenied, found
 from fibe_access.api.operations import Restriction, operation
 
-from . import listen, listen_log, services
+from . import listen, listen_log, samples, services
 from .events import EVENT_NAMES, EVENTS
 from .subjects import carrying
 
@@ -116,9 +116,15 @@ class ReportOut(Schema):
 
 
 class TriggerIn(In):
+    # which names `set` takes depends on the event: said per kind of event (samples.py)
+    model_config = ConfigDict(json_schema_extra={"anyOf": samples.set_schemas()})
+
     event: EventName
     set: dict[str, str] = Field(
-        default_factory=dict, max_length=20, description='e.g. {"data.status": "error"}'
+        default_factory=dict,
+        max_length=20,
+        description='Fields of the event\'s data, e.g. {"data.status": "error"}: each named '
+        "`field` or `data.field`, its text `null` or of the field's type (digits for an integer).",
     )
 
 
@@ -285,7 +291,7 @@ def session_close(caller, *, session_id):
     "is skipped and listed in `limited`.",
 )
 def trigger(caller, *, body):
-    data = services.sample_with(body.event, body.set)
+    data = samples.sample_with(body.event, body.set)
     return services.event_trigger(
         actor=caller.actor,
         owner=caller.owner,

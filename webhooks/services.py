@@ -351,22 +351,6 @@ def endpoint_test(*, actor: Actor, endpoint: WebhookEndpoint) -> Delivery:
     return delivery
 
 
-def sample_with(event: str, changes: dict[str, str]) -> dict:
-    """The catalogue's sample ``data`` of ``event`` with ``changes`` ({"status": "error"}, from
-    ``--set data.status=error``) applied: only fields the sample has, each kept of its type."""
-    data = dict(BY_NAME[event].sample)
-    for name, text in changes.items():
-        field = name.removeprefix("data.")
-        if field not in data:
-            raise ValidationError({"set": f"{event} has no field {field!r} in data."})
-        kind = type(data[field])
-        try:
-            data[field] = None if text == "null" else kind(text) if kind is not str else text
-        except (TypeError, ValueError):
-            raise ValidationError({"set": f"data.{field} must be {kind.__name__}."}) from None
-    return data
-
-
 @transaction.atomic
 def event_trigger(*, actor: Actor, owner, event: str, data: dict, endpoint_ids=None) -> dict:
     """Send a sample ``event`` (marked as a test) to the owner's active endpoints subscribed to

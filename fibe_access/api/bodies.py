@@ -1,4 +1,6 @@
-"""Bounds on what a request may send: at most ``MAX_BYTES`` of JSON, nested at most
+"""Bounds on what a request may send: strings and keys of at most ``MAX_BYTES`` characters in
+all, written in at most ``MAX_TEXT_BYTES`` of JSON text (an escape spells one character in up
+to 12 bytes: a file of the most characters a schema allows fits, whatever it holds), nested at most
 ``MAX_DEPTH`` levels, holding at most ``MAX_VALUES`` values, with no key given twice. Anything
 else is a 400 (413 when too large) with the API's ``{"code", "message"}``, before any schema,
 service or database sees it, so no input can reach a recursion limit.
@@ -12,13 +14,22 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from django.core.exceptions import RequestDataTooBig
 from ninja import Schema
 from ninja.errors import ValidationError
 from ninja.parser import Parser
-from pydantic import ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 from .errors import ApiError
 
@@ -42,6 +53,46 @@ def url_pattern(schemes: str = "https?", hosts: tuple[str, ...] = ()) -> str:
 
 URL = url_pattern()
 
+# JSON's own types, read as the schema says them: a boolean is true or false (not "yes", 1 or
+# "1"), a time is an RFC 3339 date-time string with its offset (not a number of seconds, not
+# "2024-01-15" alone). pydantic's lax mode would read all of these; a schema-violating value
+# accepted is a contract broken.
+Flag = StrictBool
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc3339(value: Any) -> Any:
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise PydanticCustomError(
+            "datetime_format", "Give an RFC 3339 date-time, e.g. 2030-01-15T10:30:00Z."
+        )
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    """In UTC, as PostgreSQL compares it (it refuses an offset past 15:59, which RFC 3339 and
+    Python allow); a time at the very edge of year 1 or 9999 stays at that edge."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if value.year == 1 else datetime.max  # noqa: DTZ901 - made UTC
+        return edge.replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
+
+
+def _true_or_false(value: Any) -> Any:
+    if value not in ("true", "false", True, False):
+        raise PydanticCustomError("bool_type", "Give true or false.")
+    return value in ("true", True)
+
+
+# a boolean query parameter: ?is_test=true or false, as the schema serialises one
+QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
+
 
 class In(Schema):
     """The base of every operation's body: a field it does not name is refused (422 naming
@@ -51,6 +102,7 @@ class In(Schema):
 
 
 MAX_BYTES = 1024 * 1024
+MAX_TEXT_BYTES = 4 * MAX_BYTES  # settings.DATA_UPLOAD_MAX_MEMORY_SIZE is at least this
 MAX_DEPTH = 32
 MAX_VALUES = 10_000
 MAX_DIGITS = 4300  # Python's own limit on converting text to int
@@ -66,7 +118,10 @@ class TooLarge(ApiError):  # noqa: N818
     code = "too_large"
 
 
-TOO_LARGE = f"The body is larger than {MAX_BYTES // 1024} KiB."
+TOO_LARGE = (
+    f"The body is larger than {MAX_TEXT_BYTES // MAX_BYTES} MiB, or its strings and keys hold "
+    f"more than {MAX_BYTES // 1024} Ki characters in all."
+)
 TOO_DEEP = "The JSON {what} is nested deeper than {depth} levels."
 TOO_LONG = "The JSON {what} holds a number of more than {digits} digits."
 _TOO_MANY_DIGITS = 10**MAX_DIGITS
@@ -104,7 +159,7 @@ def read(request, parser: Parser, *, empty: Any = None) -> Any:
         raise TooLarge(TOO_LARGE) from None
     if not raw:
         return empty
-    if len(raw) > MAX_BYTES:
+    if len(raw) > MAX_TEXT_BYTES:
         raise TooLarge(TOO_LARGE)
     try:
         value = parser.parse_body(request)

@@ -40,7 +40,7 @@ class FibeAPI(NinjaAPI):
         answers = {
             "400": "Bad Request: the body is not valid JSON, repeats a key, nests deeper than "
             f"{bodies.MAX_DEPTH} levels or holds more than {bodies.MAX_VALUES} values",
-            "413": f"Content Too Large: the body is larger than {bodies.MAX_BYTES // 1024} KiB",
+            "413": f"Content Too Large: {bodies.TOO_LARGE}",
         }
         for path_operations in schema.get("paths", {}).values():
             for operation in path_operations.values():

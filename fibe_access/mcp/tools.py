@@ -88,6 +88,7 @@ def input_schema(op: Operation) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
     defs: dict[str, Any] = {}
+    alternatives: list[dict[str, Any]] = []
     for name in op.path_params:
         properties[name] = {"type": "integer", "description": f"The {name.replace('_', ' ')}."}
         required.append(name)
@@ -101,7 +102,11 @@ def input_schema(op: Operation) -> dict[str, Any]:
             raise ValueError(f"{op.name}: argument {sorted(clash)} appears twice")
         properties |= schema.get("properties", {})
         required += schema.get("required", [])
+        if "anyOf" in schema:  # a rule across fields (trigger: which `set` names an event takes)
+            alternatives.append({"anyOf": schema["anyOf"]})
     out: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
+    if alternatives:
+        out["allOf"] = alternatives
     if defs:
         out["$defs"] = defs
     return out

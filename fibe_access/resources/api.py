@@ -9,9 +9,9 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from ninja.orm import create_schema
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from fibe_access.api.bodies import In, Text
+from fibe_access.api.bodies import In, Text, Timestamp
 from fibe_access.api.errors import Conflict, found
 from fibe_access.api.operations import Restriction, operation
 from fibe_access.api.pagination import PageIn, paginate
@@ -168,7 +168,7 @@ for _fam in FAMILIES.values():
 
 class LaunchIn(In):
     name: Text = Field("", max_length=200, description="Blank: named after the playspec.")
-    expires_at: AwareDatetime | None = Field(None, description="Within the next year.")
+    expires_at: Timestamp | None = Field(None, description="Within the next year.")
 
 
 LaunchedOut = type(
@@ -208,7 +208,7 @@ def playspec_launch(caller, *, id, body):
 
 
 class ExtendIn(In):
-    expires_at: AwareDatetime = Field(description="Within the next year.")
+    expires_at: Timestamp = Field(description="Within the next year.")
 
 
 def _declare_playground_action(action: str, *, idempotent: bool, destructive: bool) -> None:

@@ -6,12 +6,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-from fibe_access import sealed
+from fibe_access import jsonvalues, sealed
 
 
 def validate_json_object(value) -> None:
-    if not isinstance(value, dict):
-        raise ValidationError("Give a JSON object.")
+    """A JSON object the database can store (``fibe_access.jsonvalues``: no NUL anywhere)."""
+    found = jsonvalues.problem(value)
+    if found:
+        raise ValidationError(found)
 
 
 class Resource(models.Model):

@@ -14,10 +14,17 @@ from .models import RepoCommit, RepoFile, Repository, ResourceChange
 from .services import _audit
 
 MAX_FILES_PER_PUSH = 100
-MAX_FILE_BYTES = 256 * 1024
+MAX_FILE_CHARS = 256 * 1024  # characters, as the schema counts (maxLength), not bytes
 MAX_REPO_BYTES = 10 * 1024 * 1024
 MAX_REPO_FILES = 1000
 MAX_PATH = 255
+# ``check_path``'s rule as a pattern (JSON Schema and Python read it alike): '/'-separated
+# segments, none empty, '.' or '..', no control character or backslash. With 1 to MAX_PATH
+# characters it is exact; tests/api/test_repos.py checks both agree.
+_CHAR = r"[^\x00-\x1f\x7f\\/]"
+_FIRST = r"(?:[^.\x00-\x1f\x7f\\/]|\.[^.\x00-\x1f\x7f\\/]|\.\." + _CHAR + ")"
+_SEGMENT = f"{_FIRST}{_CHAR}*"
+PATH_PATTERN = f"^{_SEGMENT}(?:/{_SEGMENT})*$"
 
 
 def check_path(path: str) -> str | None:
@@ -44,9 +51,9 @@ def _check_files(files: dict[str, str | None]) -> None:
         if content is not None:
             if "\x00" in content:
                 raise ValidationError({"files": f"{path!r}: null characters are not allowed."})
-            if len(content.encode()) > MAX_FILE_BYTES:
+            if len(content) > MAX_FILE_CHARS:
                 raise ValidationError(
-                    {"files": f"{path!r}: a file holds at most {MAX_FILE_BYTES // 1024} KiB."}
+                    {"files": f"{path!r}: a file holds at most {MAX_FILE_CHARS} characters."}
                 )
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from fibe_access.api.bodies import NO_NUL, NON_BLANK, In
 from fibe_access.api.errors import found
@@ -17,19 +18,51 @@ from fibe_access.api.pagination import OffsetPageIn, PageIn, page_of, paginate
 from . import repos, selectors
 from .models import Repository
 
-Content = Annotated[str, StringConstraints(max_length=repos.MAX_FILE_BYTES, pattern=NO_NUL)]
+Content = Annotated[str, StringConstraints(max_length=repos.MAX_FILE_CHARS, pattern=NO_NUL)]
+PATH_HELP = (
+    f"A path has 1 to {repos.MAX_PATH} characters: relative, '/'-separated, without empty, '.' "
+    "or '..' parts, control characters or backslashes."
+)
+PATH_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": repos.MAX_PATH,
+    "pattern": repos.PATH_PATTERN,
+}
+
+
+def _valid_path(path: str) -> str:
+    problem = repos.check_path(path)
+    if problem:
+        raise PydanticCustomError("path", f"{problem[0].upper()}{problem[1:]}.")
+    return path
+
+
+# checked by ``check_path`` (its message), said by PATH_PATTERN (the same rule)
+Path = Annotated[str, AfterValidator(_valid_path), WithJsonSchema(PATH_SCHEMA)]
+
+
+def _path_names(schema: dict) -> None:
+    """The keys of ``files`` are paths: said with ``propertyNames`` (a pattern and a length;
+    pydantic would give the pattern alone, as ``patternProperties``, which lets other keys
+    through), each value a file's content or null."""
+    patterned = schema.pop("patternProperties", None)
+    if patterned:
+        (schema["additionalProperties"],) = patterned.values()
+    schema["propertyNames"] = {k: v for k, v in PATH_SCHEMA.items() if k != "type"}
 
 
 class PushIn(In):
     message: str = Field(..., min_length=1, max_length=1000, pattern=NON_BLANK)
-    files: dict[str, Content | None] = Field(
+    files: dict[Path, Content | None] = Field(
         ...,
         min_length=1,
         max_length=repos.MAX_FILES_PER_PUSH,
         description="path → content; null removes the path. A file holds at most "
-        f"{repos.MAX_FILE_BYTES // 1024} KiB of UTF-8; a repository at most "
-        f"{repos.MAX_REPO_FILES} files and {repos.MAX_REPO_BYTES // (1024 * 1024)} MiB. A path "
-        f"has 1 to {repos.MAX_PATH} characters.",
+        f"{repos.MAX_FILE_CHARS} characters; a repository at most "
+        f"{repos.MAX_REPO_FILES} files and {repos.MAX_REPO_BYTES // (1024 * 1024)} MiB. "
+        + PATH_HELP,
+        json_schema_extra=_path_names,
     )
 
 
@@ -51,7 +84,7 @@ class FileOut(FileEntry):
 
 
 class FileQuery(Schema):
-    path: str = Field(..., min_length=1, max_length=repos.MAX_PATH)
+    path: Path = Field(..., description=PATH_HELP)
 
 
 def _repo(caller, pk: int) -> Repository:

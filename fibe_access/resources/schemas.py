@@ -1,8 +1,9 @@
 """The schemas of a family's records, built from the model's own fields so that OpenAPI, the
 MCP tools and the CLI state every rule the model enforces: a required string is non-blank
 (``minLength: 1``), no field is nullable unless the column is, lengths, the pattern of a
-validated field (a Job ENV key), a URL's schemes, a status's choices, and no field the body
-does not name (``additionalProperties: false``). A PATCH body has every field optional and
+validated field (a Job ENV key), a URL's schemes, a status's choices, JSON a column can store
+(``fibe_access.jsonvalues``: no NUL in any nested string or key), and no field the body does
+not name (``additionalProperties: false``). A PATCH body has every field optional and
 none nullable: leaving a field out keeps it."""
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from django.core.validators import RegexValidator
 from django.db import models
 from ninja import Schema
 from ninja.orm import create_schema
-from pydantic import AwareDatetime, Field, StringConstraints, create_model
+from pydantic import Field, StringConstraints, create_model
 
-from fibe_access.api.bodies import NO_NUL, URL, In
+from fibe_access.api.bodies import NO_NUL, URL, In, Timestamp
 from fibe_access.api.pagination import page_of
+from fibe_access.jsonvalues import JsonObject
 
 from .registry import Family
 
@@ -96,10 +98,10 @@ def _write_only_patch(schema: dict[str, Any]) -> None:
 
 
 def _type(field: models.Field) -> tuple[Any, dict[str, Any]]:
-    if isinstance(field, models.JSONField):
-        return dict[str, Any], {}
+    if isinstance(field, models.JSONField):  # an object the column can store
+        return JsonObject, {}
     if isinstance(field, models.DateTimeField):
-        return AwareDatetime, {}
+        return Timestamp, {}
     if not isinstance(field, models.CharField | models.TextField):
         raise TypeError(f"{field}: no API schema for {type(field).__name__} yet")
     pattern = NO_NUL

@@ -4,6 +4,7 @@ deleted record is gone, creates link to what takes their ID, and the MCP tools c
 constraints."""
 
 import pytest
+from django.test import Client
 
 from fibe_access.api.operations import REGISTRY
 from fibe_access.mcp import tools
@@ -80,6 +81,48 @@ def test_rules_the_model_enforces_are_in_the_schema(schema):
     assert events["minItems"] == 1 and "enum" in events["items"]
 
 
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        ({"steps": [{"run": "echo \x00"}]}, "A string holds a NUL character (at steps[0].run)."),
+        ({"env": {"A\x00": "1"}}, "A key holds a NUL character (in env)."),
+        ({"deep": [[[["\x00"]]]]}, "A string holds a NUL character (at deep[0][0][0][0])."),
+    ],
+)
+def test_a_nul_nested_anywhere_in_a_config_is_a_422_and_the_schema_says_so(
+    config, problem, schema, spec_client
+):
+    # given the schema: config is one recursive JSON value whose strings and keys hold no NUL
+    parts = schema["components"]["schemas"]
+    value = parts["PlayspecIn"]["properties"]["config"]
+    ref = {"$ref": "#/components/schemas/JsonValue"}
+    assert value["patternProperties"] == {"^[^\\x00]*$": ref}
+    assert value["additionalProperties"] is False
+    kinds = parts["JsonValue"]["anyOf"]
+    assert {"pattern": "^[^\\x00]*$", "type": "string"} in kinds
+    assert {"items": ref, "type": "array"} in kinds
+    # and the MCP tool's input schema says the same, with its own $defs
+    tool = tools.input_schema(REGISTRY["playspecs.create"])
+    assert tool["properties"]["config"]["patternProperties"] == {
+        "^[^\\x00]*$": {"$ref": "#/$defs/JsonValue"}
+    }
+    assert tool["$defs"]["JsonValue"]["anyOf"][2] == {"pattern": "^[^\\x00]*$", "type": "string"}
+    # when a NUL hides deep in a config, then the create and the update are a 422 naming config
+    spec, client = spec_client
+    for send, url in (
+        (client.post, "/api/v1/playspecs"),
+        (client.patch, f"/api/v1/playspecs/{spec.pk}"),
+    ):
+        answer = send(url, {"name": "n", "config": config}, "application/json")
+        assert answer.status_code == 422, answer.content
+        assert answer.json()["errors"] == [{"field": "config", "message": problem}]
+    assert Playspec.objects.count() == 1
+    # while any JSON without one is stored as sent
+    config = {"a": [1, 2.5, None, True, {"b": "ü"}], "": {}}
+    answer = client.patch(f"/api/v1/playspecs/{spec.pk}", {"config": config}, "application/json")
+    assert answer.status_code == 200 and answer.json()["config"] == config
+
+
 def test_state_conflicts_are_a_409_documented_per_operation(schema, user, spec_client):
     _, client = spec_client
     running = resource_make(Playground, user, status=Playground.Status.RUNNING)
@@ -143,3 +186,50 @@ def _entry(schema, op):
 
 def _responses(schema, op):
     return {int(status) for status in _entry(schema, op)["responses"]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("patch", "/webhooks/{hook}", {"is_active": "true"}, "is_active"),
+        ("patch", "/webhooks/{hook}", {"is_active": 1}, "is_active"),
+        ("post", "/webhooks/{hook}/recover", {"since": 1700000000}, "since"),
+        ("post", "/webhooks/{hook}/recover", {"since": "1700000000"}, "since"),
+        ("post", "/webhooks/{hook}/recover", {"since": "2030-01-15"}, "since"),
+        ("post", "/playspecs/{spec}/launch", {"expires_at": "2030-01-15 10:30:00"}, "expires_at"),
+        ("get", "/webhooks/{hook}/deliveries?is_test=yes", None, "is_test"),
+        ("get", "/webhooks/{hook}/deliveries?is_test=1", None, "is_test"),
+    ],
+)
+def test_a_value_of_another_json_type_than_the_schema_says_is_refused(
+    method, path, body, field, user, spec_client, make_endpoint
+):
+    # given a boolean, a date-time (RFC 3339, with its offset) or a boolean query parameter
+    spec, _ = spec_client
+    hook = make_endpoint("https://example.com/hook")
+    _, token = api_key_make(user, "webhooks:manage", "launch:write")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    url = "/api/v1" + path.format(hook=hook.pk, spec=spec.pk)
+    # when it is sent as another type (pydantic's lax mode would read each of these)
+    send = getattr(client, method)
+    answer = send(url, body, "application/json") if body is not None else send(url)
+    # then it is a 422 naming it, and nothing changed
+    assert answer.status_code == 422, answer.content
+    assert answer.json()["errors"][0]["field"] == field
+    hook.refresh_from_db()
+    assert hook.is_active and not Playground.objects.exists()
+    # while the schema's own spelling is read
+    assert client.get(f"/api/v1/webhooks/{hook.pk}/deliveries?is_test=false").status_code == 200
+
+
+@pytest.mark.parametrize("since", ["3129-04-07T09:39:48+23:22", "0001-01-01T00:00:00+01:00"])
+def test_a_time_with_any_rfc3339_offset_is_read(since, user, make_endpoint):
+    # given an offset PostgreSQL refuses (past 15:59) or a moment before year 1 in UTC
+    hook = make_endpoint("https://example.com/hook")
+    _, token = api_key_make(user, "webhooks:manage")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    # when it is sent, then it is read (in UTC), not a 500
+    answer = client.post(
+        f"/api/v1/webhooks/{hook.pk}/recover", {"since": since}, "application/json"
+    )
+    assert answer.status_code == 202, answer.content

@@ -155,7 +155,9 @@ def test_the_largest_number_python_reads_is_stored_exactly(rest, mcp):
 
 
 @pytest.mark.parametrize(
-    "size", [bodies.MAX_BYTES + 1, 3 * 1024 * 1024], ids=["past the bound", "past Django's"]
+    "size",
+    [bodies.MAX_BYTES + 1, bodies.MAX_TEXT_BYTES + 1],
+    ids=["past the bound on characters", "past the bound on JSON text"],
 )
 def test_a_body_larger_than_the_bound_is_a_413(size, rest, mcp):
     create = REGISTRY["playspecs.create"]

@@ -158,7 +158,8 @@ def test_webhooks_create_list_test_deliveries_redeliver(fibe, make_token, owner,
     assert listed.code == 0 and receiver.url in listed.out
     sent = _json(fibe("webhooks", "test", str(endpoint.pk), "--json"))
     assert sent["is_test"] is True
-    deliveries = _json(fibe("webhooks", "deliveries", str(endpoint.pk), "--json"))
+    # a boolean query option goes as OpenAPI writes it (is_test=true)
+    deliveries = _json(fibe("webhooks", "deliveries", str(endpoint.pk), "--is-test", "--json"))
     assert [d["id"] for d in deliveries["items"]] == [sent["id"]]
     again = _json(fibe("webhooks", "redeliver", str(sent["id"]), "--json"))
     assert again["id"] == sent["id"]

@@ -2,10 +2,15 @@
 restrictions, other accounts, and the older repos:write scope accepted as is."""
 
 import json
+import re
 
 import pytest
 from django.test import Client
+from hypothesis import example, given
+from hypothesis import strategies as st
 
+from fibe_access.api.operations import REGISTRY
+from fibe_access.mcp import tools
 from fibe_access.resources import repos
 from fibe_access.resources.models import RepoCommit, RepoFile, Repository, ResourceChange
 from tests.support.factories import UserFactory, api_key_make, resource_make
@@ -36,9 +41,11 @@ def test_push_is_one_commit_and_files_read_back(user, repo, api_client):
     assert [(f["path"], f["size"]) for f in files["items"]] == [("README.md", 9)]
     one = client.get(f"/api/v1/repos/{repo.pk}/file", {"path": "README.md"}).json()
     assert one["content"] == "# site v2"
-    for path in ("src/app.py", "a\x00b", "../README.md"):
-        gone = client.get(f"/api/v1/repos/{repo.pk}/file", {"path": path})
-        assert gone.status_code == 404, path
+    gone = client.get(f"/api/v1/repos/{repo.pk}/file", {"path": "src/app.py"})
+    assert gone.status_code == 404
+    for path in ("a\x00b", "../README.md"):  # no push could store these: the schema says so
+        bad = client.get(f"/api/v1/repos/{repo.pk}/file", {"path": path})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "path", path
     commits = client.get(f"/api/v1/repos/{repo.pk}/commits").json()
     assert [c["message"] for c in commits["items"]] == ["update", "first"]
     assert ResourceChange.objects.filter(object_id=repo.pk, action="push").count() == 2
@@ -52,7 +59,7 @@ def test_push_is_one_commit_and_files_read_back(user, repo, api_client):
         {"a//b": "x"},
         {"a\\b": "x"},
         {"a\x01b": "x"},
-        {"big": "x" * (repos.MAX_FILE_BYTES + 1)},
+        {"big": "x" * (repos.MAX_FILE_CHARS + 1)},
         {"nul": "a\x00b"},
         {f"f{i}": "x" for i in range(repos.MAX_FILES_PER_PUSH + 1)},
         {},
@@ -112,3 +119,32 @@ def test_repos_through_mcp_with_restrictions_and_audit(user, repo):
     assert refused["isError"] and refused["structuredContent"]["status"] == 404
     change = ResourceChange.objects.get(object_id=repo.pk, action="push")
     assert (change.source, change.api_key_id) == ("mcp", key.pk)
+
+
+PATH_CHARS = st.sampled_from(
+    ["a", "é", ".", "/", "\\", "\x00", "\x1f", "\x7f", " ", "\n", "\u2028"]
+)
+
+
+@given(st.text(PATH_CHARS, max_size=12) | st.text(max_size=300))
+@example("a" * repos.MAX_PATH)
+@example("a" * (repos.MAX_PATH + 1))
+@example("a/../b")
+@example("...")
+@example("a\n")
+def test_the_path_pattern_says_exactly_what_a_push_accepts(path):
+    # the schema's rule (pattern and length, read as JSON Schema reads them: $ is the end)
+    said = re.fullmatch(repos.PATH_PATTERN, path) is not None and 1 <= len(path) <= 255
+    # is the server's
+    assert said == (repos.check_path(path) is None), repr(path)
+
+
+def test_the_schema_and_the_mcp_tool_say_the_path_rule(client, db):
+    schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["PushIn"]
+    names = schema["properties"]["files"]["propertyNames"]
+    assert names == {"minLength": 1, "maxLength": 255, "pattern": repos.PATH_PATTERN}
+    tool = tools.input_schema(REGISTRY["repos.push"])["properties"]["files"]
+    assert tool["propertyNames"] == names
+    assert tools.input_schema(REGISTRY["repos.file"])["properties"]["path"]["pattern"] == (
+        repos.PATH_PATTERN
+    )

@@ -5,6 +5,7 @@ import ipaddress
 import pytest
 from django.core.exceptions import ValidationError
 
+from tests.support.factories import api_key_make
 from webhooks.engine.targets import address_refusal, url_refusal
 from webhooks.models import Delivery
 from webhooks.publish import publish_event
@@ -128,3 +129,39 @@ def test_ipv6_forms_of_loopback_and_metadata_are_refused_at_send(
         attempt.failure_reason
     )
     assert Delivery.objects.get().status == "retrying"
+
+
+def test_a_host_that_does_not_resolve_yet_is_saved_and_its_deliveries_fail_until_it_does(
+    settings, user, api_client
+):
+    # given production's rule, and a key that may create endpoints
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    _, token = api_key_make(user, "webhooks:write")
+    client = api_client(token)
+    body = {"events": ["playground.created"]}
+
+    # when the endpoint's host does not resolve (.invalid never does: RFC 2606)
+    created = client.post(
+        "/api/v1/webhooks", {**body, "url": "https://not-yet.invalid/hook"}, "application/json"
+    )
+    # then it is saved, as Svix and Stripe save it
+    assert created.status_code == 201, created.content
+    # and its delivery fails, logged, and is retried
+    publish_event(
+        owner=user, event="playground.created", data={"id": 1, "name": "a", "status": "on"}
+    )
+    attempt = deliver(Delivery.objects.get())
+    assert attempt.response_status is None
+    assert attempt.failure_reason == "DNS lookup failed for not-yet.invalid."
+    assert Delivery.objects.get().status == "retrying"
+    # while a host that resolves to a loopback address is still refused when saved
+    refused = client.post(
+        "/api/v1/webhooks", {**body, "url": "https://localhost/hook"}, "application/json"
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        {
+            "field": "url",
+            "message": "The host localhost resolves to a loopback address, which is not allowed.",
+        }
+    ]

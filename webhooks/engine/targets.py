@@ -2,6 +2,9 @@
 endpoint is saved and again at every send, after DNS, on the addresses the connection is then
 made to (``transport`` connects to the address this module approved, never resolving twice).
 
+A host that does not resolve when an endpoint is saved is accepted (``host_refusal``): the
+sends check it when it does.
+
 Private, loopback, link-local, multicast, reserved and cloud-metadata addresses are refused,
 also when written inside an IPv6 address (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible
 ``::a.b.c.d``, SIIT ``::ffff:0:a.b.c.d``, NAT64, 6to4, Teredo): the embedded IPv4 address is
@@ -92,10 +95,17 @@ def vetted_address(host: str, port: int | None, *, family: int = 0) -> IPAddress
 
 
 def host_refusal(host: str, port: int | None) -> str | None:
+    """Why ``host`` may not be saved as a webhook's host, or None. A host that does not
+    resolve (yet: DNS set up after the endpoint, as Svix and Stripe allow) is no refusal: its
+    deliveries fail, logged and retried ("DNS lookup failed"), until it resolves, and then the
+    send checks the addresses it resolves to, as every send does. A literal address or a host
+    that resolves now to one webhooks may not reach is refused."""
     try:
         vetted_address(host, port)
-    except (TargetRefused, Unresolvable) as exc:
+    except TargetRefused as exc:
         return str(exc)
+    except Unresolvable:
+        return None
     return None
 
 

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.conf import settings
 from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
 from fibe_access.api.bodies import NO_NUL, In
 from fibe_access.api.errors import Conflict, NotFound, ScopeDenied, found
@@ -100,15 +100,13 @@ class OutcomeIn(In):
 
 
 class ReportIn(In):
-    results: list[OutcomeIn] = Field(min_length=1, max_length=listen.MAX_BATCH)
-
-    @field_validator("results")
-    @classmethod
-    def _each_once(cls, results):
-        ids = [r.id for r in results]
-        if len(set(ids)) != len(ids):
-            raise ValueError("report each message id once")
-        return results
+    # A message named twice in one report: the last outcome counts, as when a report is sent
+    # again (a schema cannot say "unique by id", so the server does not refuse it).
+    results: list[OutcomeIn] = Field(
+        min_length=1,
+        max_length=listen.MAX_BATCH,
+        description="One outcome per message; a message named twice: the last one counts.",
+    )
 
 
 class ReportOut(Schema):

@@ -190,13 +190,14 @@ def security_owner(n: int):
 def activity_key(n: int):
     from django.utils import timezone
 
+    from keys import activity
     from keys.activity_model import KeyActivity
     from tests.support.factories import UserFactory, api_key_make
 
     user = UserFactory()
     key, _ = api_key_make(user, "playgrounds:read", label="busy")
     now = timezone.now()
-    KeyActivity.objects.bulk_create(
+    activity.rows_write(
         [
             KeyActivity(
                 key=key,

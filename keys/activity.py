@@ -19,14 +19,15 @@ import atexit
 import logging
 import os
 import threading
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from .activity_model import KeyActivity
+from .activity_model import KeyActivity, KeyActivityHour
 
 log = logging.getLogger(__name__)
 Door = KeyActivity.Door
@@ -99,7 +100,7 @@ class Recorder:
                 chunk = batch[start : start + INSERT_CHUNK]
                 try:
                     with transaction.atomic():
-                        KeyActivity.objects.bulk_create(_rows(chunk))
+                        rows_write(_rows(chunk))
                 except DatabaseError as exc:
                     log.warning("activity: %d entries dropped: %s", len(chunk), type(exc).__name__)
                     with self.lock:
@@ -153,6 +154,30 @@ def _rows(chunk: list[Entry]) -> list[KeyActivity]:
         )
         for key_id, at, door, operation, kind, record_id, status, duration_ms, ip in chunk
     ]
+
+
+def rows_write(rows: list[KeyActivity]) -> None:
+    """Write ``rows`` and add them to their keys' hourly counts (one INSERT each; call inside
+    a transaction, so both or neither land). The one way activity is written."""
+    rows = KeyActivity.objects.bulk_create(list(rows))
+    totals: Counter = Counter()
+    failures: Counter = Counter()
+    for row in rows:
+        slot = (row.key_id, row.at.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
+        totals[slot] += 1
+        failures[slot] += row.status >= 400
+    if not totals:
+        return
+    table = connection.ops.quote_name(KeyActivityHour._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(totals))
+    params = [p for slot, n in totals.items() for p in (*slot, n, failures[slot])]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key_id, hour, total, failed) VALUES {values} "  # noqa: S608 - names are ours
+            f"ON CONFLICT (key_id, hour) DO UPDATE SET total = {table}.total + excluded.total, "
+            f"failed = {table}.failed + excluded.failed",
+            params,
+        )
 
 
 def _count_dropped(n: int) -> None:
@@ -222,4 +247,6 @@ def activity_trim(*, batch: int | None = None, max_batches: int = 100) -> int:
         total += deleted
         if len(ids) < batch:
             break
+    # the hourly counts of the same hours (at most 24 a key a day: one statement)
+    KeyActivityHour.objects.filter(hour__lt=cutoff - timedelta(hours=1)).delete()
     return total

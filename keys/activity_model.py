@@ -1,6 +1,7 @@
 """What a key did: one row per authenticated REST request or MCP tool call (issue 24), written
 in batches off the request path by ``keys.activity`` and trimmed after
-API_ACTIVITY_RETENTION."""
+API_ACTIVITY_RETENTION; and the same counted per key and hour (``KeyActivityHour``), added to
+in the same batch, so the key's usage picture reads at most 168 rows however busy the key."""
 
 from django.db import models
 
@@ -54,3 +55,22 @@ class KeyActivity(models.Model):
     def is_write(self) -> bool:
         """A write that went through: the deliveries it caused are worth showing."""
         return self.kind != self.Kind.READ and self.status < 400
+
+
+class KeyActivityHour(models.Model):
+    """Requests of one key in one hour (UTC), and how many of them failed (4xx–5xx): what
+    ``keys.activity.rows_write`` adds with every batch of ``KeyActivity`` rows it writes."""
+
+    key_id = models.BigIntegerField()  # no constraint, as KeyActivity.key
+    hour = models.DateTimeField()
+    total = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key_id", "hour"], name="keyactivityhour_key_hour")
+        ]
+        indexes = [models.Index(fields=["hour"], name="keyactivityhour_hour")]
+
+    def __str__(self) -> str:
+        return f"key {self.key_id} at {self.hour:%Y-%m-%d %H}:00: {self.total}"

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncHour
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .activity_model import KeyActivity
+from .activity_model import KeyActivity, KeyActivityHour
 
 SUCCEEDED, FAILED = "succeeded", "failed"
 OUTCOMES = {SUCCEEDED: "Succeeded (1xx–3xx)", FAILED: "Failed (4xx–5xx)"}
@@ -51,22 +50,19 @@ class Hour:
 
 def hourly_usage(*, key_id: int, hours: int = 7 * 24, now: datetime | None = None) -> list[Hour]:
     """Requests per hour over the last ``hours`` hours, oldest first, every hour present
-    (zero when idle): one grouped query."""
+    (zero when idle): one query of at most ``hours`` rows of the hourly counts."""
     now = now or timezone.now()
     last = now.replace(minute=0, second=0, microsecond=0)
     first = last - timedelta(hours=hours - 1)
     slots = {first + timedelta(hours=i): Hour(first + timedelta(hours=i)) for i in range(hours)}
-    rows = (
-        KeyActivity.objects.filter(key_id=key_id, at__gte=first)
-        .annotate(hour=TruncHour("at"))
-        .values("hour")
-        .annotate(total=Count("id"), failed=Count("id", filter=Q(status__gte=400)))
+    rows = KeyActivityHour.objects.filter(key_id=key_id, hour__gte=first).values_list(
+        "hour", "total", "failed"
     )
-    for row in rows:
-        slot = slots.get(row["hour"])
+    for hour, total, failed in rows:
+        slot = slots.get(hour)
         if slot is not None:
-            slot.failed = row["failed"]
-            slot.succeeded = row["total"] - row["failed"]
+            slot.failed = failed
+            slot.succeeded = total - failed
     return list(slots.values())
 
 

@@ -44,7 +44,7 @@ def test_the_key_page_draws_its_usage_and_links_writes_to_deliveries(page, perso
     WebhookEndpoint.objects.create(
         owner=user, url="https://hooks.example.com/fibe", events=["playground.created"]
     )
-    KeyActivity.objects.bulk_create(_past_week(key))
+    activity.rows_write(_past_week(key))
     activity.recorder.discard()
     api, auth = live_server.url + "/api/v1", {"Authorization": f"Bearer {token}"}
     assert requests.get(f"{api}/playgrounds", headers=auth, timeout=10).status_code == 200

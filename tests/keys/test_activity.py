@@ -18,7 +18,7 @@ from fibe_access.accounts.actor import Actor, Source
 from fibe_access.resources import services as resources
 from fibe_access.resources.models import Playground
 from keys import activity, activity_selectors
-from keys.activity_model import KeyActivity
+from keys.activity_model import KeyActivity, KeyActivityHour
 from tests.support.factories import UserFactory, api_key_make, resource_make
 from webhooks.models import Delivery, WebhookEndpoint
 
@@ -174,7 +174,7 @@ def test_retention_trims_old_rows_in_bounded_batches(user, recorder, settings):
     key, _ = api_key_make(user, "playgrounds:read")
     now = timezone.now()
     old = now - settings.API_ACTIVITY_RETENTION - timedelta(minutes=1)
-    KeyActivity.objects.bulk_create(
+    activity.rows_write(
         [
             KeyActivity(key=key, at=at, door="rest", operation="me", status=200, duration_ms=1)
             for at in [old - timedelta(hours=i) for i in range(7)] + [now] * 3
@@ -186,6 +186,10 @@ def test_retention_trims_old_rows_in_bounded_batches(user, recorder, settings):
     assert activity.activity_trim(batch=2) == 0
     assert KeyActivity.objects.filter(key=key).count() == 3
     assert not KeyActivity.objects.filter(at__lt=now - settings.API_ACTIVITY_RETENTION).exists()
+    # and the hourly counts of the hours wholly past the retention go with them
+    hours = KeyActivityHour.objects.filter(key_id=key.pk)
+    assert not hours.filter(hour__lt=now - settings.API_ACTIVITY_RETENTION - timedelta(hours=1))
+    assert hours.filter(hour__gte=now - timedelta(hours=1), total=3).exists()
 
 
 def test_hourly_usage_stacks_failures_on_successes_for_seven_days(user, recorder):
@@ -193,7 +197,7 @@ def test_hourly_usage_stacks_failures_on_successes_for_seven_days(user, recorder
     now = timezone.now()
     rows = [(now, 200), (now, 200), (now, 404), (now - timedelta(hours=5), 500)]
     rows.append((now - timedelta(days=8), 200))  # older than the picture
-    KeyActivity.objects.bulk_create(
+    activity.rows_write(
         [
             KeyActivity(key=key, at=at, door="rest", operation="me", status=s, duration_ms=1)
             for at, s in rows
@@ -204,6 +208,25 @@ def test_hourly_usage_stacks_failures_on_successes_for_seven_days(user, recorder
     assert (hours[-1].succeeded, hours[-1].failed) == (2, 1)
     assert (hours[-6].succeeded, hours[-6].failed) == (0, 1)
     assert sum(h.total for h in hours) == 4
+
+
+def test_batches_add_to_the_hour_and_the_picture_reads_only_the_hourly_counts(user, recorder):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    key, _ = api_key_make(user, "playgrounds:read")
+    now = timezone.now()
+    for status in (200, 503, 200):  # three batches, as three flushes of one process write them
+        activity.rows_write(
+            KeyActivity(key=key, at=now, door="rest", operation="me", status=status, duration_ms=1)
+            for _ in range(2)
+        )
+
+    with CaptureQueriesContext(connection) as queries:
+        hours = activity_selectors.hourly_usage(key_id=key.pk, now=now)
+
+    assert (hours[-1].succeeded, hours[-1].failed) == (4, 2)
+    assert len(queries) == 1 and '"keys_keyactivity"' not in queries[0]["sql"]
 
 
 def test_a_path_parameter_that_is_not_an_ascii_number_names_no_record(user, recorder, client):

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from keys import activity
 from keys.activity_model import KeyActivity
 from keys.models import ApiKey
 from keys.views import ACTIVITY_PAGE, KEYS_PAGE
@@ -107,7 +108,7 @@ def test_everything_the_old_card_offered_is_on_the_key_page(stepped_up_client, u
 def test_the_activity_timeline_walks_by_position(stepped_up_client, user):
     key, _ = api_key_make(user, "playgrounds:read", label="Busy")
     now = timezone.now()
-    KeyActivity.objects.bulk_create(
+    activity.rows_write(
         KeyActivity(
             key=key,
             at=now - timedelta(seconds=i // 2),  # pairs share an instant: the id settles them

@@ -15,7 +15,7 @@ from ninja import Schema
 from pydantic import ConfigDict, Field
 
 from fibe_access.api.bodies import NO_NUL, In
-from fibe_access.api.errors import Conflict, NotFound, ScopeDenied, found
+from fibe_access.api.errors import Conflict, ScopeDenied, found
 from fibe_access.api.operations import Restriction, operation
 
 from . import listen, listen_log, samples, services
@@ -239,9 +239,10 @@ def session_poll(caller, *, session_id, query):
     description="Each message handed out by `GET /webhooks/sessions/{session_id}/events` is "
     "logged on Profile → Webhooks → CLI deliveries; report, by its `id`, the local receiver's "
     "status (null: no answer), the last try's duration, the number of tries and the error, and "
-    "the log shows it as any endpoint's delivery. All or nothing: an id this session was never "
-    "handed answers 404 and records none. Sending a report again overwrites it. Only the key "
-    "that opened the session can report for it.",
+    "the log shows it as any endpoint's delivery. All or nothing. Sending a report again "
+    "overwrites it. Only the key that opened the session can report for it.",
+    conflict="409 `conflict` when a `results` id is one this session was never handed "
+    "(nothing is recorded).",
 )
 def session_report(caller, *, session_id, body):
     session = _session(caller, session_id)
@@ -254,7 +255,7 @@ def session_report(caller, *, session_id, body):
     try:
         return {"recorded": listen_log.outcomes_record(session=session, outcomes=outcomes)}
     except listen_log.UnknownMessages as exc:
-        raise NotFound(f"This session was never handed the message(s) {exc}.") from None
+        raise Conflict(f"results: this session was never handed the message(s) {exc}.") from None
 
 
 @operation(

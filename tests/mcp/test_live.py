@@ -48,6 +48,7 @@ def test_tool_list_follows_each_keys_scopes(site, user):
         "webhooks_listen",
         "webhooks_listen_events",
         "webhooks_listen_end",
+        "webhooks_listen_report",
         "webhooks_trigger",
     }
     assert webhooks["webhooks_delete"].annotations.destructive_hint is True
@@ -72,7 +73,7 @@ def test_narrowing_only_removes_tools(site, user):
     }
     only_hooks = client.tools(site + "?toolsets=webhooks,playrooms", token)
     listening = {"webhooks_event_types", "webhooks_listen", "webhooks_listen_events"}
-    listening |= {"webhooks_listen_end"}
+    listening |= {"webhooks_listen_end", "webhooks_listen_report"}
     assert (
         set(only_hooks)
         == {

@@ -170,7 +170,7 @@ def test_a_body_that_is_not_an_object_is_refused(listener, body):
     assert {r.status for r in rows(session["id"]).values()} == {"pending"}
 
 
-def test_a_message_never_handed_to_this_session_is_404_and_nothing_is_recorded(
+def test_a_message_never_handed_to_this_session_is_409_and_nothing_is_recorded(
     user, listener, api_client
 ):
     client, session, (first, _) = listener
@@ -185,8 +185,8 @@ def test_a_message_never_handed_to_this_session_is_404_and_nothing_is_recorded(
         client, session["id"], [{"id": first, "status": 200}, {"id": theirs, "status": 200}]
     )
 
-    assert stranger.status_code == 404
-    assert mixed.status_code == 404
+    assert stranger.status_code == 409 and stranger.json()["code"] == "conflict"
+    assert mixed.status_code == 409
     assert theirs in mixed.json()["message"]
     assert rows(session["id"])[first].status == "pending"  # all or nothing
     assert rows(other["id"])[theirs].status == "pending"

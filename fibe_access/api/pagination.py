@@ -11,6 +11,7 @@ more than ``COUNT_CAP + 1`` rows."""
 
 from __future__ import annotations
 
+from django.db.models.expressions import RawSQL
 from ninja import Schema
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -81,21 +82,31 @@ def page_of(item: type, name: str, *, cursor: bool = True) -> type[Schema]:
     return type(name, (Schema,), {"__annotations__": fields, **defaults})
 
 
+def _capped_count(qs) -> RawSQL:
+    """How many rows ``qs`` holds, counted up to ``COUNT_CAP + 1``: SQL a page's query selects
+    beside its rows, so a page is one round trip however long its list."""
+    sql, params = qs.order_by().values("pk")[: COUNT_CAP + 1].query.sql_with_params()
+    # the SQL is Django's own for ``qs`` (its values stay parameters): nothing from a request
+    return RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)  # noqa: S608, S611
+
+
 def paginate(qs, page: OffsetPageIn, *, field: str = "created_at") -> dict:
     """One page of ``qs``: with a ``PageIn``, newest first by (``field``, id) from the cursor;
-    with an ``OffsetPageIn``, in the queryset's own order. One query of ``limit + 1`` rows, and
-    a capped count only when the page cannot tell the count itself."""
+    with an ``OffsetPageIn``, in the queryset's own order. One statement: ``limit + 1`` rows,
+    each carrying the capped count as a scalar subquery (evaluated once); a second only for an
+    empty page past the end."""
     start = None
     if isinstance(page, PageIn):
         qs = keyset.newest_first(qs, field)
         start = keyset.decode(page.cursor)
     window = keyset.older_than(qs, start, field) if start else qs
+    window = window.annotate(_capped_count=_capped_count(qs))
     rows = list(window[page.offset : page.offset + page.limit + 1])
     more, items = len(rows) > page.limit, rows[: page.limit]
     if start is None and not more and (items or page.offset == 0):
         count, exact = page.offset + len(items), True
     else:
-        counted = qs.order_by()[: COUNT_CAP + 1].count()
+        counted = rows[0]._capped_count if rows else qs.order_by()[: COUNT_CAP + 1].count()
         count, exact = min(counted, COUNT_CAP), counted <= COUNT_CAP
     out = {
         "items": items,

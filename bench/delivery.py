@@ -143,6 +143,25 @@ def ensure_database(url: str) -> None:
             conn.execute(f'create database "{name}"')
 
 
+def django_on(redis_url: str) -> None:
+    """This process as the benchmarked app: the test settings on ``redis_url`` and the bench
+    database (DATABASE_URL), migrated."""
+    os.environ.update(
+        {
+            "REDIS_URL": redis_url,
+            "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
+            "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 def main() -> None:
     import subprocess
 
@@ -157,20 +176,7 @@ def main() -> None:
     redis = RedisServer(tmp)
     procs = []
     try:
-        os.environ.update(
-            {
-                "REDIS_URL": redis.url,
-                "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
-                "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
-                "LOG_LEVEL": "WARNING",
-            }
-        )
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+        django_on(redis.url)
         run(tmp, procs, redis, Worker, subprocess)
     finally:
         for proc in procs:

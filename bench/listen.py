@@ -49,7 +49,7 @@ def receiver(tmp: Path, name: str, procs: list) -> tuple[str, Path]:
 
 
 def main() -> None:
-    from bench.delivery import ensure_database
+    from bench.delivery import django_on, ensure_database
     from tests.support.servers import RedisServer
 
     tmp = Path(tempfile.mkdtemp(prefix="fibe-bench-listen-"))
@@ -61,20 +61,7 @@ def main() -> None:
     redis = RedisServer(tmp)
     procs: list = []
     try:
-        os.environ.update(
-            {
-                "REDIS_URL": redis.url,
-                "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
-                "DJANGO_SETTINGS_MODULE": "fibe_access.settings_test",
-                "LOG_LEVEL": "WARNING",
-            }
-        )
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+        django_on(redis.url)
         run(tmp, procs, redis)
     finally:
         for proc in reversed(procs):

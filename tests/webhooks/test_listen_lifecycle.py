@@ -19,19 +19,10 @@ from webhooks.listen_tasks import sessions_expire
 from webhooks.models import ListenDelivery, ListenEvent, ListenSession
 from webhooks.publish import publish_event
 
-JSON = "application/json"
+from .listening import open_session
+
 Kind = SecurityEvent.Kind
 DATA = {"id": 1, "name": "pg", "status": "running", "playspec_id": None}
-
-
-def open_session(client, host="laptop.local"):
-    opened = client.post(
-        "/api/v1/webhooks/sessions",
-        {"events": ["playground.created"], "host": host},
-        content_type=JSON,
-    )
-    assert opened.status_code == 201, opened.content
-    return opened.json()
 
 
 def lapse(session_id: int) -> None:

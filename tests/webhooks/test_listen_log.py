@@ -18,21 +18,11 @@ from webhooks.models import Delivery, Event, ListenDelivery
 from webhooks.publish import publish_event
 from webhooks.views import PAGE_SIZE
 
-JSON = "application/json"
+from .listening import JSON, open_session
 
 
 def data(n: int) -> dict:
     return {"id": n, "name": f"pg {n}", "status": "running", "playspec_id": None}
-
-
-def open_session(client, host="laptop.local"):
-    opened = client.post(
-        "/api/v1/webhooks/sessions",
-        {"events": ["playground.created"], "host": host},
-        content_type=JSON,
-    )
-    assert opened.status_code == 201, opened.content
-    return opened.json()
 
 
 def poll(client, session_id, cursor=0):

@@ -209,8 +209,7 @@ def activity_key(n: int):
                 ip="203.0.113.9",
             )
             for i in range(n)
-        ],
-        batch_size=5000,
+        ]
     )
     return user, key
 

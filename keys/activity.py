@@ -159,7 +159,7 @@ def _rows(chunk: list[Entry]) -> list[KeyActivity]:
 def rows_write(rows: list[KeyActivity]) -> None:
     """Write ``rows`` and add them to their keys' hourly counts (one INSERT each; call inside
     a transaction, so both or neither land). The one way activity is written."""
-    rows = KeyActivity.objects.bulk_create(list(rows))
+    rows = KeyActivity.objects.bulk_create(list(rows), batch_size=1000)
     totals: Counter = Counter()
     failures: Counter = Counter()
     for row in rows:

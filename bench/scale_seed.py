@@ -296,7 +296,7 @@ def _keys(shape: Shape, others: list[int]) -> None:
     past = {"at": ago(30 * DAY + 60, 3600), "key_id": pick("k")}
     clone(KeyActivity, row.pk, sized(10_000), past, k=keys)  # for the trim to find
     shape.counts["keys_keyactivity"] = KeyActivity.objects.count()
-    # the hourly counts the activity writer keeps beside the rows (keys.activity.rows_write)
+    # the hourly counts the activity writer keeps beside the rows (keys.activity.values_write)
     with connection.cursor() as cur:
         cur.execute(
             "INSERT INTO keys_keyactivityhour (key_id, hour, total, failed) "

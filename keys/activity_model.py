@@ -59,7 +59,7 @@ class KeyActivity(models.Model):
 
 class KeyActivityHour(models.Model):
     """Requests of one key in one hour (UTC), and how many of them failed (4xx–5xx): what
-    ``keys.activity.rows_write`` adds with every batch of ``KeyActivity`` rows it writes."""
+    ``keys.activity.values_write`` adds with every batch of ``KeyActivity`` rows it writes."""
 
     key_id = models.BigIntegerField()  # no constraint, as KeyActivity.key
     hour = models.DateTimeField()

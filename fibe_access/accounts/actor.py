@@ -68,15 +68,27 @@ def client_ip(request) -> str | None:
     """The address of the client, for every per-IP control, audit row and allow-list:
     REMOTE_ADDR, unless that peer is one of TRUSTED_PROXIES; then the right-most
     X-Forwarded-For hop that is not a trusted proxy (each proxy appends the peer it saw, so
-    hops left of that one are the client's own word). Every hop a trusted proxy: the left-most."""
-    remote = _address(request.META.get("REMOTE_ADDR", ""))
+    hops left of that one are the client's own word). Every hop a trusted proxy: the left-most.
+    A request asks this several times (authentication, audit, activity): the answer is a pure
+    function of the two headers and the setting, so it is worked out once per distinct input."""
+    meta = request.META
+    return _client_ip(
+        meta.get("REMOTE_ADDR", ""),
+        meta.get("HTTP_X_FORWARDED_FOR", ""),
+        tuple(settings.TRUSTED_PROXIES),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _client_ip(remote_addr: str, forwarded_for: str, trusted: tuple[str, ...]) -> str | None:
+    remote = _address(remote_addr)
     if remote is None:
-        return request.META.get("REMOTE_ADDR") or None
-    proxies = _trusted_proxies(tuple(settings.TRUSTED_PROXIES))
+        return remote_addr or None
+    proxies = _trusted_proxies(trusted)
     if not proxies or not _within(remote, proxies):
         return str(remote)
     client = remote
-    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+    for hop in reversed(forwarded_for.split(",")):
         address = _address(hop)
         if address is None:  # not an address: nothing left of it can be believed
             break

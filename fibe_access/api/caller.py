@@ -3,6 +3,7 @@ and the key's restrictions. REST builds one from the request; MCP from its own s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,9 @@ if TYPE_CHECKING:
 class Caller:
     key: ApiKey
     actor: Actor
-    origin: str = ""  # this site as the caller reached it, for links in answers (issue 22)
+    # this site as the caller reached it, for links in answers (issue 22); a callable is asked
+    # only when a link is written, so a request that needs none never validates its Host
+    base: str | Callable[[], str] = ""
 
     @classmethod
     def for_key(
@@ -27,13 +30,13 @@ class Caller:
         source: str = Source.API,
         ip: str | None = None,
         user_agent: str = "",
-        origin: str = "",
+        origin: str | Callable[[], str] = "",
     ) -> Caller:
         """A caller acting as ``key``'s owner; ``source`` is Source.API or Source.MCP."""
         actor = Actor(
             user=key.owner, source=source, ip=ip, user_agent=user_agent[:300], api_key_id=key.pk
         )
-        return cls(key=key, actor=actor, origin=origin)
+        return cls(key=key, actor=actor, base=origin)
 
     @classmethod
     def from_request(cls, request) -> Caller:
@@ -42,8 +45,12 @@ class Caller:
             request.api_key,
             ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            origin=f"{request.scheme}://{request.get_host()}",
+            origin=lambda: f"{request.scheme}://{request.get_host()}",
         )
+
+    @property
+    def origin(self) -> str:
+        return self.base() if callable(self.base) else self.base
 
     @property
     def owner(self):

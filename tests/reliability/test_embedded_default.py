@@ -148,3 +148,14 @@ def test_make_run_holds_a_burst_of_writes_and_webhooks(make_run):
     assert "Unrecoverable error" not in log
     with sqlite3.connect(make_run.var_dir / "db.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+    def recorded() -> int:  # the key's activity, written by runserver's own writer thread
+        with sqlite3.connect(make_run.var_dir / "db.sqlite3") as db:
+            return db.execute(
+                "SELECT coalesce(sum(total), 0), (SELECT count(*) FROM keys_keyactivity "
+                "WHERE operation = 'playrooms.create' AND status = 201) "
+                "FROM keys_keyactivityhour"
+            ).fetchone()
+
+    assert wait_until(lambda: recorded()[1] == CLIENTS * WRITES, timeout=30), recorded()
+    assert recorded()[0] >= CLIENTS * WRITES + 1  # the hourly counts, the webhook's create too

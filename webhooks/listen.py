@@ -54,6 +54,14 @@ def listening(owner, event: str) -> list[int]:
     return [s.pk for s in live(owner) if event in s.events]
 
 
+def live_events(owner):
+    """The owner's live sessions as (id, events) rows, a query to combine with another."""
+    since = timezone.now() - ttl()
+    return ListenSession.objects.filter(owner=owner, last_polled_at__gte=since).values_list(
+        "pk", "events"
+    )
+
+
 def capture(event: Event, session_ids: list[int], *, is_test: bool = False) -> None:
     """Queue ``event`` for each session (inside the caller's transaction)."""
     ListenEvent.objects.bulk_create(

@@ -8,13 +8,14 @@ from datetime import UTC
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import BooleanField, Value
 from django.utils import timezone
 
 from fibe_access.accounts.actor import Actor
 
 from .engine.queue import FANOUT_INLINE, enqueue_on_commit
 from .events import BY_NAME
-from .listen import capture, listening
+from .listen import capture, live_events
 from .models import Delivery, Event, WebhookEndpoint
 from .subjects import named
 
@@ -35,7 +36,7 @@ def publish_event(*, owner, event: str, data: dict, actor: Actor | None = None) 
     transaction; deliveries go out on commit. ``data`` must hold at least id, name, status.
     ``actor``: who caused it; the API key it acted with is kept on the event (``credential_id``).
 
-    Four queries whatever the number of endpoints; nothing is written (and nothing sent) when
+    Three queries whatever the number of endpoints; nothing is written (and nothing sent) when
     the owner has no active endpoint and no live listen session (``listen``) told about
     ``event``; each such session gets the event queued in this transaction.
     """
@@ -43,14 +44,7 @@ def publish_event(*, owner, event: str, data: dict, actor: Actor | None = None) 
         raise ValueError(f"Unknown webhook event {event!r}")
     if not REQUIRED_DATA <= data.keys():
         raise ValueError(f"Webhook data needs {sorted(REQUIRED_DATA)}, got {sorted(data)}")
-    endpoint_ids = [
-        pk
-        for pk, events in WebhookEndpoint.objects.filter(owner=owner, is_active=True).values_list(
-            "pk", "events"
-        )
-        if event in (events or [])
-    ]
-    session_ids = listening(owner, event)
+    endpoint_ids, session_ids = _told(owner, event)
     if not endpoint_ids and not session_ids:
         return None
     now = timezone.now()
@@ -78,6 +72,29 @@ def publish_event(*, owner, event: str, data: dict, actor: Actor | None = None) 
             ]
         enqueue_on_commit(ids)
     return record
+
+
+def _told(owner, event: str) -> tuple[list[int], list[int]]:
+    """The owner's active endpoints and live listen sessions told about ``event``, as two
+    lists of IDs, read in one query (a UNION ALL of both tables)."""
+    is_endpoint = Value(True, output_field=BooleanField())
+    endpoints = (
+        WebhookEndpoint.objects.filter(owner=owner, is_active=True)
+        .order_by()
+        .annotate(is_endpoint=is_endpoint)
+        .values_list("is_endpoint", "pk", "events")
+    )
+    sessions = (
+        live_events(owner)
+        .order_by()
+        .annotate(is_endpoint=Value(False, output_field=BooleanField()))
+        .values_list("is_endpoint", "pk", "events")
+    )
+    endpoint_ids, session_ids = [], []
+    for endpoint, pk, events in endpoints.union(sessions, all=True):
+        if event in (events or []):
+            (endpoint_ids if endpoint else session_ids).append(pk)
+    return endpoint_ids, session_ids
 
 
 def _insert_deliveries_pg(event_id: int, endpoint_ids: list[int], now) -> list[int]:

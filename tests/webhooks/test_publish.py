@@ -1,11 +1,13 @@
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from webhooks.engine import queue
 from webhooks.events import EVENT_NAMES, EVENTS, grouped
-from webhooks.models import Delivery, Event
+from webhooks.models import Delivery, Event, ListenEvent, ListenSession
 from webhooks.publish import publish_event
 
 DATA = {"id": 7, "name": "pg", "status": "running"}
@@ -80,8 +82,8 @@ def test_publish_query_count_is_constant(user, make_endpoint, count, django_asse
     for i in range(count):
         make_endpoint(f"https://h{i}.example/hook", events=list(EVENT_NAMES))
 
-    # endpoints, live listen sessions, the event, its deliveries
-    with transaction.atomic(), django_assert_num_queries(4):
+    # endpoints and live listen sessions (one UNION ALL), the event, its deliveries
+    with transaction.atomic(), django_assert_num_queries(3):
         publish_event(owner=user, event="playground.stopped", data=DATA)
 
     deliveries = Delivery.objects.all()
@@ -91,6 +93,30 @@ def test_publish_query_count_is_constant(user, make_endpoint, count, django_asse
         ("pending", "scheduled", 0, False)
     }
     assert all(d.next_attempt_at is not None for d in deliveries)
+
+
+def test_one_query_finds_the_endpoints_and_the_live_sessions_told_about_the_event(
+    user, other_user, make_endpoint, django_assert_num_queries
+):
+    told = make_endpoint("https://a.example/hook")
+    make_endpoint("https://b.example/hook", events=["playroom.created"])
+    now = timezone.now()
+
+    def session(owner, events, polled):
+        return ListenSession.objects.create(
+            owner=owner, host="laptop", events=events, secret="s" * 32, last_polled_at=polled
+        )
+
+    listening = session(user, ["playground.created"], now)
+    session(user, ["playroom.created"], now)  # told about another event
+    session(user, ["playground.created"], now - timedelta(hours=1))  # lapsed
+    session(other_user, ["playground.created"], now)  # someone else's
+
+    with transaction.atomic(), django_assert_num_queries(4):
+        event = publish_event(owner=user, event="playground.created", data=DATA)
+
+    assert [d.endpoint_id for d in event.deliveries.all()] == [told.pk]
+    assert list(ListenEvent.objects.values_list("session_id", flat=True)) == [listening.pk]
 
 
 def test_rolled_back_publish_leaves_nothing_and_enqueues_nothing(

@@ -35,6 +35,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 bench: install services
+	@bash scripts/ensure-bench-tools.sh
 	$(BIN)/python bench/run.py
 
 # The `fibe` CLI's command spec, generated from the operation registry (tests/cli checks it).

@@ -35,6 +35,7 @@ from ninja.orm import create_schema  # noqa: E402
 
 from bench.sql import capture  # noqa: E402
 from fibe_access.api.site import api  # noqa: E402
+from fibe_access.api.urls import mounted  # noqa: E402
 from fibe_access.resources import selectors  # noqa: E402
 from fibe_access.resources.api import BASE_OUT  # noqa: E402
 from fibe_access.resources.models import Playground  # noqa: E402
@@ -55,7 +56,7 @@ def playground_open(request, id: int):  # noqa: A002
 
 # The twin lives under /api/ too, so both skip the page middleware (fibe_access/pagemiddleware.py)
 # alike and the ratio is what authentication costs, not what the page middleware costs.
-urlpatterns = [path("api/v1/", api.urls), path("api/open/", open_api.urls)]
+urlpatterns = [mounted("api/v1/", api), path("api/open/", open_api.urls)]
 
 
 def measure(client: Client, url: str, n: int, **headers) -> float:

@@ -7,6 +7,7 @@ from django_otp.admin import OTPAdminSite
 from keys import leak_views
 
 from .api.site import api
+from .api.urls import mounted
 from .mcp.views import mcp_endpoint
 from .oauth.urls import well_known
 
@@ -29,7 +30,7 @@ urlpatterns = [
     # Leaked keys (issue 24): no API key needed, so outside the API site's authentication.
     path("api/v1/credentials/revoke", leak_views.credentials_revoke, name="credentials-revoke"),
     path("api/v1/secret-scanning/github", leak_views.github_secret_scanning, name="github-scan"),
-    path("api/v1/", api.urls),
+    mounted("api/v1/", api),
     path("api/v1/<path:rest>", api_not_found),
     path("mcp", mcp_endpoint, name="mcp"),
     path("mcp/readonly", mcp_endpoint, {"readonly": True}, name="mcp-readonly"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from keys import scopes
@@ -62,37 +61,26 @@ def run(op: Operation, caller: Caller, params: dict[str, Any]) -> Any:
             result = conceal(op, caller, op.handler(caller, **params))
     except BaseException as exc:
         found = errors.answer(exc) if isinstance(exc, Exception) else None
-        ran(Ran(op, caller, _record_id(op, params, None), found.status if found else 500, started))
+        ran(op, caller, _record_id(op, params, None), found.status if found else 500, started)
         raise
-    ran(Ran(op, caller, _record_id(op, params, result), op.status, started))
+    ran(op, caller, _record_id(op, params, result), op.status, started)
     return result
 
 
-@dataclass(frozen=True)
-class Ran:
-    """The outcome of one run of an operation."""
-
-    op: Operation
-    caller: Caller
-    record_id: int | None  # the record it was about (its path ID, or the one it created)
-    status: int  # the HTTP status it answered (a handler's bug: 500)
-    started: float  # time.monotonic() when it began
-
-    @property
-    def duration_ms(self) -> float:
-        return (time.monotonic() - self.started) * 1000
-
-
-def ran(outcome: Ran) -> None:
-    """Every run of every operation ends here, success or not."""
-    log.debug(
-        "%s key=%s record=%s status=%s %.1fms",
-        outcome.op.name,
-        outcome.caller.key.pk,
-        outcome.record_id,
-        outcome.status,
-        outcome.duration_ms,
-    )
+def ran(op: Operation, caller: Caller, record_id: int | None, status: int, started: float):
+    """Every run of every operation ends here, success or not: ``record_id`` is the record it
+    was about (its path ID, or the one it created), ``status`` the HTTP status it answered (a
+    handler's bug: 500), ``started`` its time.monotonic() at the start."""
+    if log.isEnabledFor(logging.DEBUG):
+        duration_ms = (time.monotonic() - started) * 1000
+        log.debug(
+            "%s key=%s record=%s status=%s %.1fms",
+            op.name,
+            caller.key.pk,
+            record_id,
+            status,
+            duration_ms,
+        )
 
 
 def _record_id(op: Operation, params: dict[str, Any], result: Any) -> int | None:

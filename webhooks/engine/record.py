@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fibe_access.accounts.actor import Actor
+from fibe_access.copyrows import copy_insert
 
 from ..models import Attempt, Delivery, WebhookEndpoint
 from ..services import endpoint_disable_system
@@ -59,7 +60,7 @@ def _successes_record(ok: list[Outcome]) -> None:
         next_trigger=Delivery.Trigger.SCHEDULED,
         updated_at=now,
     )
-    Attempt.objects.bulk_create([attempt_row(o) for o in ok])
+    copy_insert(Attempt, [attempt_row(o) for o in ok])
     failing = {o.delivery.endpoint_id for o in ok if o.delivery.endpoint.failing_since}
     if failing:
         WebhookEndpoint.objects.filter(pk__in=failing).update(failing_since=None)

@@ -34,6 +34,7 @@ Door = KeyActivity.Door
 CLI_AGENT = "fibe-cli/"  # fibe_cli.client.USER_AGENT
 DROPPED = "fibe:activity:dropped"
 INSERT_CHUNK = 500
+LOCK_WAIT_MS = 500  # below PostgreSQL's deadlock_timeout (1 s): the writer gives way first
 
 # (key id, epoch seconds, door, operation, kind, record id, status, duration ms, ip)
 Entry = tuple[int, float, str, str, str, int | None, int, int, str | None]
@@ -100,6 +101,7 @@ class Recorder:
                 chunk = batch[start : start + INSERT_CHUNK]
                 try:
                     with transaction.atomic():
+                        _lock_wait_bounded()
                         values_write(_values(chunk))
                 except DatabaseError as exc:
                     log.warning("activity: %d entries dropped: %s", len(chunk), type(exc).__name__)
@@ -137,6 +139,15 @@ class Recorder:
         self.pending, self._unreported, self.dropped = [], 0, 0
         self.wake = threading.Event()
         self.thread = None
+
+
+def _lock_wait_bounded() -> None:
+    """A batch waits at most LOCK_WAIT for a lock, then is dropped and counted like any batch
+    the database refuses: activity must never queue behind a long lock (a migration, a
+    TRUNCATE), holding the lock it took on the rows table while it waits for the hourly one."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'")
 
 
 # the columns an entry fills, in the order ``values_write`` takes them

@@ -163,6 +163,37 @@ def test_a_full_buffer_drops_and_counts_instead_of_blocking(user, recorder, sett
     assert activity.dropped_total() == 5  # the counter every process adds to
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_cannot_get_its_locks_soon_is_dropped_not_queued(user, settings):
+    """A TRUNCATE (the test suite's flush) or a migration holding the hourly table: the writer
+    gives way within its lock timeout instead of holding the rows table while it waits, which
+    deadlocked the suite's flush against a live server's writer."""
+    import psycopg
+    from django.db import connection
+
+    activity.recorder.discard()
+    key, _ = api_key_make(user, "playgrounds:read")
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=False) as other:
+        other.execute(f"LOCK TABLE {KeyActivityHour._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        activity.record(
+            key_id=key.pk,
+            door="rest",
+            operation="me.read",
+            kind="read",
+            record_id=None,
+            status=200,
+            started=timezone.now().timestamp(),
+            duration=0.001,
+            ip="127.0.0.1",
+        )
+        assert activity.recorder.flush() == 0  # given way, not waiting for the lock
+        other.rollback()
+    assert activity.recorder.dropped == 1
+    assert not KeyActivity.objects.filter(key=key).exists()  # neither table, not half of it
+    activity.recorder.discard()
+
+
 def test_recording_can_be_turned_off(user, recorder, settings):
     settings.API_ACTIVITY_ENABLED = False
     _, token = api_key_make(user, "playgrounds:read")

@@ -219,3 +219,39 @@ def test_an_outcome_arriving_after_the_scan_recorded_it_lost_changes_nothing(
     (only,) = delivery.attempts.all()  # the scan's; the late 200 changed nothing
     assert only.failure_reason == scan.LOST_REASON and only.response_status is None
     assert delivery.status == "retrying" and delivery.attempt_count == 1
+
+
+def test_a_cookie_a_receiver_sets_is_never_sent_on():
+    """One sending thread delivers to many endpoints of one host, of any account: a receiver's
+    Set-Cookie must not ride along to the next endpoint it sends to."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(self.headers.get("Cookie"))
+            self.send_response(200)
+            self.send_header("Set-Cookie", "session=account-a; Path=/")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        first = transport.post(f"{base}/account-a", body=b"{}", headers={})
+        second = transport.post(f"{base}/account-b", body=b"{}", headers={})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert first.ok and second.ok
+    assert first.headers.get("Set-Cookie") == "session=account-a; Path=/"
+    assert seen == [None, None]
